@@ -1,0 +1,23 @@
+//! Frozen DDL for reelgraph. Each migration runs unchanged on SQLite and PostgreSQL.
+//!
+//! Invariant: a migration that has landed is never edited; changes come as new migrations,
+//! one ALTER per statement (SQLite cannot do more), foreign keys created with their table.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_users_and_sessions;
+mod m20261124_000002_videos;
+mod m20261124_000003_favorites_and_views;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_users_and_sessions::Migration),
+            Box::new(m20261124_000002_videos::Migration),
+            Box::new(m20261124_000003_favorites_and_views::Migration),
+        ]
+    }
+}

@@ -1,0 +1,5 @@
+//! GraphQL: registration, login and sessions.
+
+mod mutation;
+
+pub use mutation::AuthMutation;

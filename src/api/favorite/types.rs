@@ -1,0 +1,123 @@
+use async_graphql::{Context, Enum, Object, SimpleObject, Union};
+use chrono::{DateTime, Utc};
+
+use crate::api::context::ContextExt;
+use crate::api::error::{code, GqlResultExt};
+use crate::api::video::types::{PageInfo, VideoView};
+use crate::domain::favorite::{Favorite, TargetKind};
+use crate::domain::{ErrorCode, UserId, VideoId};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "FavoriteTargetKind")]
+pub enum GqlTargetKind {
+    Video,
+    Recommendation,
+}
+
+impl From<GqlTargetKind> for TargetKind {
+    fn from(k: GqlTargetKind) -> Self {
+        match k {
+            GqlTargetKind::Video => TargetKind::Video,
+            GqlTargetKind::Recommendation => TargetKind::Recommendation,
+        }
+    }
+}
+
+impl From<TargetKind> for GqlTargetKind {
+    fn from(k: TargetKind) -> Self {
+        match k {
+            TargetKind::Video => GqlTargetKind::Video,
+            TargetKind::Recommendation => GqlTargetKind::Recommendation,
+        }
+    }
+}
+
+/// What a favorite points at. Recommendations join this union when they exist.
+#[derive(Union)]
+pub enum FavoriteTarget {
+    Video(VideoView),
+}
+
+pub struct FavoriteView(pub Favorite);
+
+#[Object(name = "Favorite")]
+impl FavoriteView {
+    async fn target(&self, ctx: &Context<'_>) -> async_graphql::Result<FavoriteTarget> {
+        match self.0.kind {
+            TargetKind::Video => {
+                let video = ctx
+                    .state()
+                    .videos
+                    .get(ctx.viewer(), VideoId::from_uuid(self.0.target_id))
+                    .await
+                    .gql()?;
+                video
+                    .map(|v| FavoriteTarget::Video(VideoView(v)))
+                    .ok_or_else(|| code(ErrorCode::NotFound, "video not found"))
+            }
+            TargetKind::Recommendation => {
+                Err(code(ErrorCode::NotFound, "recommendation not found"))
+            }
+        }
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct FavoriteEdge {
+    pub cursor: String,
+    pub node: FavoriteView,
+}
+
+pub struct FavoriteConnection {
+    pub edges: Vec<(String, Favorite)>,
+    pub page_info: (bool, bool),
+    pub user: UserId,
+    pub kind: Option<TargetKind>,
+}
+
+#[Object]
+impl FavoriteConnection {
+    async fn edges(&self) -> Vec<FavoriteEdge> {
+        self.edges
+            .iter()
+            .map(|(c, f)| FavoriteEdge {
+                cursor: c.clone(),
+                node: FavoriteView(f.clone()),
+            })
+            .collect()
+    }
+
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.page_info.0,
+            has_previous_page: self.page_info.1,
+            start_cursor: self.edges.first().map(|(c, _)| c.clone()),
+            end_cursor: self.edges.last().map(|(c, _)| c.clone()),
+        }
+    }
+
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(ctx
+            .state()
+            .favorites
+            .count(self.user, self.kind)
+            .await
+            .gql()? as i64)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct KindCount {
+    pub kind: GqlTargetKind,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct FavoriteStats {
+    pub total: i64,
+    pub by_kind: Vec<KindCount>,
+}

@@ -1,0 +1,19 @@
+//! Transport: poem routes and the async-graphql schema.
+//!
+//! Invariant: only `src/api` knows poem and async-graphql. Resolvers translate arguments
+//! into app-layer calls and domain values into view types; they hold no business rules.
+
+mod auth;
+mod context;
+pub mod error;
+mod favorite;
+pub mod http;
+mod input;
+mod limits;
+mod routes;
+pub mod schema;
+mod user;
+mod video;
+
+pub use routes::routes;
+pub use schema::{build_schema, sdl, AppSchema};

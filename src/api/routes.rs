@@ -1,0 +1,104 @@
+//! The HTTP surface: `/graphql`, `/graphiql`, health checks and `/metrics`.
+
+use std::sync::OnceLock;
+
+use async_graphql::http::GraphiQLSource;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use poem::http::StatusCode;
+use poem::middleware::CatchPanic;
+use poem::web::{Data, Html, Json, Redirect};
+use poem::{get, handler, EndpointExt, IntoEndpoint, IntoResponse, Response, Route};
+use serde_json::json;
+
+use super::http::{graphql, BodyLimit};
+use super::schema::build_schema;
+use crate::config::Config;
+use crate::startup::AppState;
+
+#[handler]
+fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("reelgraph")
+            .finish(),
+    )
+}
+
+#[handler]
+fn root() -> Redirect {
+    Redirect::see_other("/graphiql")
+}
+
+#[handler]
+fn live() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready when the database (and Redis, when configured) answers.
+#[handler]
+async fn ready(Data(state): Data<&AppState>) -> Response {
+    let database = state.db.ping().await.map_err(|e| e.to_string());
+    let redis = match &state.redis {
+        Some(r) => Some(r.ping().await.map_err(|e| e.to_string())),
+        None => None,
+    };
+    let ok = database.is_ok() && redis.as_ref().is_none_or(|r| r.is_ok());
+    if let Err(e) = &database {
+        tracing::warn!(error = %e, "readiness: database unavailable");
+    }
+    let body = json!({
+        "status": if ok { "ok" } else { "unavailable" },
+        "database": if database.is_ok() { "ok" } else { "unavailable" },
+        "redis": redis.map(|r| if r.is_ok() { "ok" } else { "unavailable" }),
+    });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Json(body).with_status(status).into_response()
+}
+
+fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics recorder not installed");
+                None
+            }
+        })
+        .as_ref()
+}
+
+#[handler]
+fn metrics_endpoint(Data(state): Data<&AppState>) -> Response {
+    let mut text = prometheus().map(|h| h.render()).unwrap_or_default();
+    text.push_str("# HELP reelgraph_db_statements_total SQL statements run by this instance.\n");
+    text.push_str("# TYPE reelgraph_db_statements_total counter\n");
+    text.push_str(&format!(
+        "reelgraph_db_statements_total {}\n",
+        state.db.statements_run()
+    ));
+    Response::builder()
+        .content_type("text/plain; version=0.0.4")
+        .body(text)
+}
+
+pub fn routes(state: AppState, config: &Config) -> impl IntoEndpoint {
+    prometheus();
+    let schema = build_schema(state.clone(), config.introspection_enabled());
+    Route::new()
+        .at("/", get(root))
+        .at("/graphql", get(graphql).post(graphql))
+        .at("/graphiql", get(graphiql))
+        .at("/health/live", get(live))
+        .at("/health/ready", get(ready))
+        .at("/metrics", get(metrics_endpoint))
+        .data(schema)
+        .data(state)
+        .data(BodyLimit(config.max_body_bytes))
+        .with(CatchPanic::new())
+}

@@ -1,0 +1,56 @@
+//! The schema and its limits.
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+
+use super::auth::AuthMutation;
+use super::favorite::{FavoriteMutation, FavoriteQuery};
+use super::limits::FieldLimit;
+use super::user::{UserMutation, UserQuery};
+use super::video::{VideoMutation, VideoQuery};
+use crate::startup::AppState;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(UserQuery, VideoQuery, FavoriteQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(AuthMutation, UserMutation, VideoMutation, FavoriteMutation);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+pub const MAX_DEPTH: usize = 12;
+pub const MAX_COMPLEXITY: usize = 2_000;
+pub const MAX_RECURSIVE_DEPTH: usize = 32;
+pub const MAX_DIRECTIVES: usize = 4;
+pub const MAX_FIELDS: usize = 300;
+
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+    .limit_directives(MAX_DIRECTIVES)
+    .extension(FieldLimit {
+        max_fields: MAX_FIELDS,
+    })
+}
+
+pub fn build_schema(state: AppState, introspection: bool) -> AppSchema {
+    let builder = builder().data(state);
+    if introspection {
+        builder.finish()
+    } else {
+        builder
+            .disable_introspection()
+            .disable_suggestions()
+            .finish()
+    }
+}
+
+/// The SDL of the schema, as committed in `graphql/schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

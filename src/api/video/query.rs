@@ -1,0 +1,37 @@
+use async_graphql::{Context, Object, ID};
+
+use super::types::{GqlVideoSort, VideoConnection, VideoFilterInput, VideoView};
+use crate::api::context::ContextExt;
+use crate::api::error::GqlResultExt;
+use crate::domain::VideoId;
+
+#[derive(Default)]
+pub struct VideoQuery;
+
+#[Object]
+impl VideoQuery {
+    /// A video the viewer may see (published PUBLIC or UNLISTED, or their own), else null.
+    async fn video(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<VideoView>> {
+        let id = VideoId::parse(&id, "id").gql()?;
+        Ok(ctx
+            .state()
+            .videos
+            .get(ctx.viewer(), id)
+            .await
+            .gql()?
+            .map(VideoView))
+    }
+
+    /// Videos the viewer may list: published PUBLIC ones, plus their own (all, for admins).
+    /// `first` is clamped to 1..=100.
+    async fn videos(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<VideoFilterInput>,
+        #[graphql(default)] sort: GqlVideoSort,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<VideoConnection> {
+        VideoConnection::load(ctx, filter, Some(sort), Some(first), after).await
+    }
+}

@@ -1,0 +1,446 @@
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use super::loader::{loader_error, FavoritedLoader, UserLoader};
+use crate::api::context::ContextExt;
+use crate::api::error::{code, GqlResultExt};
+use crate::api::user::types::UserView;
+use crate::app::cursor;
+use crate::domain::page::Page;
+use crate::domain::video::{
+    SortKey, Video, VideoFilter, VideoSort, VideoStatus, VideoVersion, Visibility,
+};
+use crate::domain::{ErrorCode, UserId};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "VideoStatus")]
+pub enum GqlVideoStatus {
+    Draft,
+    Uploading,
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl From<VideoStatus> for GqlVideoStatus {
+    fn from(s: VideoStatus) -> Self {
+        match s {
+            VideoStatus::Draft => GqlVideoStatus::Draft,
+            VideoStatus::Uploading => GqlVideoStatus::Uploading,
+            VideoStatus::Processing => GqlVideoStatus::Processing,
+            VideoStatus::Ready => GqlVideoStatus::Ready,
+            VideoStatus::Failed => GqlVideoStatus::Failed,
+        }
+    }
+}
+
+impl From<GqlVideoStatus> for VideoStatus {
+    fn from(s: GqlVideoStatus) -> Self {
+        match s {
+            GqlVideoStatus::Draft => VideoStatus::Draft,
+            GqlVideoStatus::Uploading => VideoStatus::Uploading,
+            GqlVideoStatus::Processing => VideoStatus::Processing,
+            GqlVideoStatus::Ready => VideoStatus::Ready,
+            GqlVideoStatus::Failed => VideoStatus::Failed,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "Visibility")]
+pub enum GqlVisibility {
+    Private,
+    Unlisted,
+    Public,
+}
+
+impl From<Visibility> for GqlVisibility {
+    fn from(v: Visibility) -> Self {
+        match v {
+            Visibility::Private => GqlVisibility::Private,
+            Visibility::Unlisted => GqlVisibility::Unlisted,
+            Visibility::Public => GqlVisibility::Public,
+        }
+    }
+}
+
+impl From<GqlVisibility> for Visibility {
+    fn from(v: GqlVisibility) -> Self {
+        match v {
+            GqlVisibility::Private => Visibility::Private,
+            GqlVisibility::Unlisted => Visibility::Unlisted,
+            GqlVisibility::Public => Visibility::Public,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+#[graphql(name = "VideoSort")]
+pub enum GqlVideoSort {
+    #[default]
+    Newest,
+    Oldest,
+    MostLiked,
+    MostViewed,
+    /// Not available until recommendations land; asking for it is a BAD_USER_INPUT error.
+    Trending,
+}
+
+impl GqlVideoSort {
+    fn to_domain(self) -> async_graphql::Result<VideoSort> {
+        match self {
+            GqlVideoSort::Newest => Ok(VideoSort::Newest),
+            GqlVideoSort::Oldest => Ok(VideoSort::Oldest),
+            GqlVideoSort::MostLiked => Ok(VideoSort::MostLiked),
+            GqlVideoSort::MostViewed => Ok(VideoSort::MostViewed),
+            GqlVideoSort::Trending => Err(code(
+                ErrorCode::BadUserInput,
+                "sort TRENDING is not available yet; use MOST_VIEWED or MOST_LIKED",
+            )
+            .extend_field("sort")),
+        }
+    }
+}
+
+trait ExtendField {
+    fn extend_field(self, field: &str) -> Self;
+}
+
+impl ExtendField for async_graphql::Error {
+    fn extend_field(self, field: &str) -> Self {
+        use async_graphql::ErrorExtensions;
+        let field = field.to_owned();
+        self.extend_with(move |_, e| e.set("field", field.as_str()))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Processing {
+    stage: Option<String>,
+    progress: i32,
+    error: Option<String>,
+    updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "VideoVersion")]
+pub struct VideoVersionView {
+    version: i32,
+    size_bytes: Option<i64>,
+    created_at: DateTime<Utc>,
+    /// What changed: the edited fields, or "created".
+    changes: Option<String>,
+}
+
+impl From<VideoVersion> for VideoVersionView {
+    fn from(v: VideoVersion) -> Self {
+        VideoVersionView {
+            version: v.version,
+            size_bytes: v.size_bytes,
+            created_at: v.created_at,
+            changes: v.changes,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct VideoStats {
+    video_id: ID,
+    view_count: i64,
+    like_count: i64,
+}
+
+impl VideoStats {
+    pub fn new(video_id: ID, view_count: i64, like_count: i64) -> Self {
+        VideoStats {
+            video_id,
+            view_count,
+            like_count,
+        }
+    }
+}
+
+pub struct VideoView(pub Video);
+
+#[Object(name = "Video")]
+impl VideoView {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<UserView> {
+        let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
+        let user = loader
+            .load_one(self.0.owner_id)
+            .await
+            .map_err(loader_error)?;
+        user.map(UserView::new)
+            .ok_or_else(|| code(ErrorCode::Internal, "internal error"))
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    async fn categories(&self) -> &[String] {
+        &self.0.categories
+    }
+
+    async fn tags(&self) -> &[String] {
+        &self.0.tags
+    }
+
+    async fn status(&self) -> GqlVideoStatus {
+        self.0.status.into()
+    }
+
+    async fn visibility(&self) -> GqlVisibility {
+        self.0.visibility.into()
+    }
+
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
+
+    async fn duration_seconds(&self) -> Option<f64> {
+        self.0.duration_seconds
+    }
+
+    async fn width(&self) -> Option<i32> {
+        self.0.width
+    }
+
+    async fn height(&self) -> Option<i32> {
+        self.0.height
+    }
+
+    async fn format(&self) -> Option<&str> {
+        self.0.format.as_deref()
+    }
+
+    async fn size_bytes(&self) -> Option<i64> {
+        self.0.size_bytes
+    }
+
+    async fn processing(&self) -> Processing {
+        Processing {
+            stage: self.0.processing_stage.clone(),
+            progress: self.0.processing_progress,
+            error: self.0.processing_error.clone(),
+            updated_at: self.0.processing_updated_at,
+        }
+    }
+
+    async fn view_count(&self) -> i64 {
+        self.0.view_count
+    }
+
+    async fn like_count(&self) -> i64 {
+        self.0.like_count
+    }
+
+    /// False for anonymous viewers.
+    async fn viewer_has_favorited(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let loader = ctx.data_unchecked::<DataLoader<FavoritedLoader>>();
+        Ok(loader
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or(false))
+    }
+
+    /// The creator's SEO title, or the title cut to 70 characters.
+    async fn seo_title(&self) -> String {
+        self.0.effective_seo_title()
+    }
+
+    /// The creator's SEO description, or the description cut to 160 characters.
+    async fn seo_description(&self) -> Option<String> {
+        self.0.effective_seo_description()
+    }
+
+    /// The creator's SEO keywords, or the tags.
+    async fn seo_keywords(&self) -> Vec<String> {
+        self.0.effective_seo_keywords()
+    }
+
+    async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<VideoVersionView>> {
+        Ok(ctx
+            .state()
+            .videos
+            .versions(self.0.id)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(InputObject, Default)]
+#[graphql(name = "VideoFilter")]
+pub struct VideoFilterInput {
+    pub owner_id: Option<ID>,
+    pub category: Option<String>,
+    pub tag: Option<String>,
+    pub status: Option<GqlVideoStatus>,
+    pub visibility: Option<GqlVisibility>,
+}
+
+impl VideoFilterInput {
+    fn to_domain(&self) -> async_graphql::Result<VideoFilter> {
+        Ok(VideoFilter {
+            owner_id: self
+                .owner_id
+                .as_ref()
+                .map(|id| UserId::parse(id, "filter.ownerId"))
+                .transpose()
+                .gql()?,
+            category: self.category.as_ref().map(|c| c.trim().to_owned()),
+            tag: self.tag.as_ref().map(|t| t.trim().to_owned()),
+            status: self.status.map(Into::into),
+            visibility: self.visibility.map(Into::into),
+        })
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateVideoInput {
+    pub title: String,
+    pub description: Option<String>,
+    #[graphql(default)]
+    pub categories: Vec<String>,
+    #[graphql(default)]
+    pub tags: Vec<String>,
+    /// PUBLIC when left out. A new video stays unpublished until `publishVideo`.
+    pub visibility: Option<GqlVisibility>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+    #[graphql(default)]
+    pub seo_keywords: Vec<String>,
+}
+
+/// Fields left out stay as they are; `null` clears a nullable field.
+#[derive(InputObject)]
+pub struct UpdateVideoInput {
+    pub title: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub categories: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+    pub visibility: Option<GqlVisibility>,
+    pub seo_title: MaybeUndefined<String>,
+    pub seo_description: MaybeUndefined<String>,
+    pub seo_keywords: Option<Vec<String>>,
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct VideoEdge {
+    cursor: String,
+    node: VideoView,
+}
+
+/// A page of videos. `totalCount` runs its own count query only when asked for.
+pub struct VideoConnection {
+    edges: Vec<(String, Video)>,
+    has_next_page: bool,
+    has_previous_page: bool,
+    filter: VideoFilter,
+}
+
+impl VideoConnection {
+    pub async fn load(
+        ctx: &Context<'_>,
+        filter: Option<VideoFilterInput>,
+        sort: Option<GqlVideoSort>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Self> {
+        let sort = sort.unwrap_or_default().to_domain()?;
+        let filter = filter
+            .map(|f| f.to_domain())
+            .transpose()?
+            .unwrap_or_default();
+        let page: Page<Video, SortKey> = ctx
+            .state()
+            .videos
+            .list(
+                ctx.viewer(),
+                &filter,
+                sort,
+                first.map(i64::from),
+                after.as_deref(),
+            )
+            .await
+            .gql()?;
+        Ok(VideoConnection {
+            edges: page
+                .items
+                .into_iter()
+                .map(|(v, key)| (cursor::encode_video(sort, &key), v))
+                .collect(),
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+            filter,
+        })
+    }
+}
+
+#[Object]
+impl VideoConnection {
+    async fn edges(&self) -> Vec<VideoEdge> {
+        self.edges
+            .iter()
+            .map(|(c, v)| VideoEdge {
+                cursor: c.clone(),
+                node: VideoView(v.clone()),
+            })
+            .collect()
+    }
+
+    async fn nodes(&self) -> Vec<VideoView> {
+        self.edges
+            .iter()
+            .map(|(_, v)| VideoView(v.clone()))
+            .collect()
+    }
+
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+            start_cursor: self.edges.first().map(|(c, _)| c.clone()),
+            end_cursor: self.edges.last().map(|(c, _)| c.clone()),
+        }
+    }
+
+    /// All videos matching the filter that the viewer may list.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(ctx
+            .state()
+            .videos
+            .count(ctx.viewer(), &self.filter)
+            .await
+            .gql()? as i64)
+    }
+}

@@ -1,0 +1,342 @@
+//! Registration, login and the refresh-token lifecycle.
+//!
+//! Refresh tokens are 256-bit random strings; only their SHA-256 is stored. Every refresh
+//! rotates the token; presenting a rotated one revokes its whole family (RFC 9700 §4.14.2).
+//! Logout puts the access token's `jti` and its session on the revocation list until the
+//! access token would have expired anyway.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Utc;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::domain::auth::{
+    AccessTokens, AttemptLimiter, PasswordHasher, RefreshOutcome, RevocationList,
+    SessionRepository, Viewer,
+};
+use crate::domain::error::DomainResult;
+use crate::domain::text::fold_key;
+use crate::domain::user::{
+    DisplayName, Email, NewUser, Password, Role, User, UserRepository, Username,
+};
+use crate::domain::{DomainError, SessionId, UserId};
+
+/// Failed logins allowed per account in [`LOGIN_WINDOW`] before further tries are refused.
+pub const MAX_LOGIN_FAILURES: u64 = 5;
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// What register, login and refresh hand back.
+pub struct AuthSession {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: Duration,
+    pub user: User,
+}
+
+pub struct RegisterInput {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub display_name: Option<String>,
+}
+
+pub struct AuthService {
+    pub users: Arc<dyn UserRepository>,
+    pub sessions: Arc<dyn SessionRepository>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub tokens: Arc<dyn AccessTokens>,
+    pub revocations: Arc<dyn RevocationList>,
+    pub limiter: Arc<dyn AttemptLimiter>,
+    pub default_role: Role,
+    pub refresh_ttl: Duration,
+}
+
+fn new_refresh_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn hash_refresh_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn invalid_refresh() -> DomainError {
+    DomainError::Unauthenticated("refresh token is invalid, expired or revoked".into())
+}
+
+fn invalid_login() -> DomainError {
+    DomainError::Unauthenticated("invalid username/email or password".into())
+}
+
+impl AuthService {
+    pub async fn register(&self, input: RegisterInput) -> DomainResult<AuthSession> {
+        let username = Username::parse(&input.username).map_err(|e| e.in_field("input"))?;
+        let email = Email::parse(&input.email).map_err(|e| e.in_field("input"))?;
+        let password =
+            Password::parse(&input.password, "password").map_err(|e| e.in_field("input"))?;
+        let display_name = input
+            .display_name
+            .as_deref()
+            .map(DisplayName::parse)
+            .transpose()
+            .map_err(|e| e.in_field("input"))?
+            .map(DisplayName::into_inner);
+        let password_hash = self.hasher.hash(password.expose()).await?;
+        let user = self
+            .users
+            .create(NewUser {
+                id: UserId::new(),
+                username,
+                email,
+                password_hash,
+                display_name,
+                role: self.default_role,
+                now: Utc::now(),
+            })
+            .await?;
+        self.start_session(user).await
+    }
+
+    /// Creates a user with a given role, for the `user create` command.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+        role: Role,
+    ) -> DomainResult<User> {
+        let password = Password::parse(password, "password")?;
+        let password_hash = self.hasher.hash(password.expose()).await?;
+        self.users
+            .create(NewUser {
+                id: UserId::new(),
+                username: Username::parse(username)?,
+                email: Email::parse(email)?,
+                password_hash,
+                display_name: None,
+                role,
+                now: Utc::now(),
+            })
+            .await
+    }
+
+    pub async fn login(
+        &self,
+        username_or_email: &str,
+        password: &str,
+    ) -> DomainResult<AuthSession> {
+        use unicode_normalization::UnicodeNormalization;
+        let key = fold_key(username_or_email.nfkc().collect::<String>().trim());
+        if key.is_empty()
+            || key.chars().count() > 254
+            || password.chars().count() > Password::MAX_CHARS
+        {
+            return Err(invalid_login());
+        }
+        let throttle_key = format!("login:{key}");
+        let (failures, retry_after) = self.limiter.current(&throttle_key).await?;
+        if failures >= MAX_LOGIN_FAILURES {
+            return Err(DomainError::RateLimited {
+                message: format!(
+                    "too many failed logins for this account; try again in {retry_after} seconds"
+                ),
+                retry_after_seconds: retry_after,
+            });
+        }
+        let user = self.users.by_login_key(&key).await?;
+        let verified = match &user {
+            Some(user) => self.hasher.verify(password, &user.password_hash).await?,
+            None => {
+                self.hasher.verify_dummy(password).await;
+                false
+            }
+        };
+        match user {
+            Some(user) if verified && user.is_active => {
+                self.limiter.reset(&throttle_key).await?;
+                self.start_session(user).await
+            }
+            _ => {
+                self.limiter.record(&throttle_key, LOGIN_WINDOW).await?;
+                Err(invalid_login())
+            }
+        }
+    }
+
+    async fn start_session(&self, user: User) -> DomainResult<AuthSession> {
+        let refresh_token = new_refresh_token();
+        let session = self
+            .sessions
+            .create(
+                user.id,
+                &hash_refresh_token(&refresh_token),
+                Utc::now(),
+                self.refresh_ttl,
+            )
+            .await?;
+        let access = self.tokens.issue(user.id, user.role, session)?;
+        Ok(AuthSession {
+            access_token: access.token,
+            refresh_token,
+            expires_in: access.expires_in,
+            user,
+        })
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> DomainResult<AuthSession> {
+        if refresh_token.is_empty() || refresh_token.len() > 128 {
+            return Err(invalid_refresh());
+        }
+        let new_token = new_refresh_token();
+        let outcome = self
+            .sessions
+            .rotate(
+                &hash_refresh_token(refresh_token),
+                &hash_refresh_token(&new_token),
+                Utc::now(),
+                self.refresh_ttl,
+            )
+            .await?;
+        match outcome {
+            RefreshOutcome::Rotated { user_id, session } => {
+                let user = self
+                    .users
+                    .by_id(user_id)
+                    .await?
+                    .filter(|u| u.is_active)
+                    .ok_or_else(invalid_refresh)?;
+                let access = self.tokens.issue(user.id, user.role, session)?;
+                Ok(AuthSession {
+                    access_token: access.token,
+                    refresh_token: new_token,
+                    expires_in: access.expires_in,
+                    user,
+                })
+            }
+            RefreshOutcome::Reused { session } => {
+                tracing::warn!(session = %session, "refresh token reused; session family revoked");
+                self.revoke_sessions(&[session]).await?;
+                Err(invalid_refresh())
+            }
+            RefreshOutcome::Invalid => Err(invalid_refresh()),
+        }
+    }
+
+    /// Checks an access token and the revocation list; the result is the request's viewer.
+    pub async fn authenticate(&self, token: &str) -> DomainResult<Viewer> {
+        let claims = self.tokens.verify(token)?;
+        let keys = [
+            format!("jti:{}", claims.jti),
+            format!("sid:{}", claims.session),
+        ];
+        if self.revocations.any_revoked(&keys).await? {
+            return Err(DomainError::Unauthenticated(
+                "access token has been revoked".into(),
+            ));
+        }
+        Ok(Viewer::User {
+            id: claims.user_id,
+            role: claims.role,
+            session: claims.session,
+            jti: claims.jti,
+            expires_at: claims.expires_at,
+        })
+    }
+
+    async fn revoke_sessions(&self, sessions: &[SessionId]) -> DomainResult<()> {
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = sessions.iter().map(|s| format!("sid:{s}")).collect();
+        self.revocations.revoke(&keys, self.tokens.ttl()).await
+    }
+
+    /// Ends the viewer's session (or the one `refresh_token` belongs to, if it is the
+    /// viewer's) and revokes the access token in use.
+    pub async fn logout(&self, viewer: &Viewer, refresh_token: Option<&str>) -> DomainResult<bool> {
+        let Viewer::User {
+            id, session, jti, ..
+        } = viewer
+        else {
+            return Err(DomainError::unauthenticated());
+        };
+        let mut to_revoke = vec![*session];
+        if let Some(token) = refresh_token {
+            if let Some((other, owner)) = self
+                .sessions
+                .session_of(&hash_refresh_token(token), Utc::now())
+                .await?
+            {
+                if owner != *id {
+                    return Err(invalid_refresh());
+                }
+                if other != *session {
+                    to_revoke.push(other);
+                }
+            }
+        }
+        for s in &to_revoke {
+            self.sessions.revoke(*s, "logout", Utc::now()).await?;
+        }
+        self.revocations
+            .revoke(&[format!("jti:{jti}")], self.tokens.ttl())
+            .await?;
+        self.revoke_sessions(&to_revoke).await?;
+        Ok(true)
+    }
+
+    pub async fn logout_all(&self, viewer: &Viewer) -> DomainResult<bool> {
+        let (id, _) = viewer.require_user()?;
+        let revoked = self
+            .sessions
+            .revoke_all(id, None, "logout_all", Utc::now())
+            .await?;
+        self.revoke_sessions(&revoked).await?;
+        Ok(true)
+    }
+
+    /// Changes the password after checking the current one; every other session ends.
+    pub async fn change_password(
+        &self,
+        viewer: &Viewer,
+        current: &str,
+        new: &str,
+    ) -> DomainResult<bool> {
+        let Viewer::User { id, session, .. } = viewer else {
+            return Err(DomainError::unauthenticated());
+        };
+        let new = Password::parse(new, "newPassword")?;
+        let user = self
+            .users
+            .by_id(*id)
+            .await?
+            .ok_or_else(DomainError::unauthenticated)?;
+        if current.chars().count() > Password::MAX_CHARS
+            || !self.hasher.verify(current, &user.password_hash).await?
+        {
+            return Err(DomainError::bad_input(
+                "currentPassword",
+                "current password is wrong",
+            ));
+        }
+        if current == new.expose() {
+            return Err(DomainError::bad_input(
+                "newPassword",
+                "new password must differ from the current one",
+            ));
+        }
+        let hash = self.hasher.hash(new.expose()).await?;
+        self.users.set_password_hash(*id, &hash).await?;
+        let revoked = self
+            .sessions
+            .revoke_all(*id, Some(*session), "password_changed", Utc::now())
+            .await?;
+        self.revoke_sessions(&revoked).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,153 @@
+//! Opaque keyset cursors.
+//!
+//! A cursor is `base64url("v1|<connection>|<value>|<id>")`. It names the connection and
+//! sort it came from, so a cursor from another list or another order is refused as
+//! `BAD_USER_INPUT` instead of silently paging somewhere else.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::favorite::{FavoriteKey, TargetKind};
+use crate::domain::video::{SortKey, VideoSort};
+use crate::domain::{DomainError, VideoId};
+
+const VERSION: &str = "v1";
+
+fn encode(connection: &str, value: &str, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{VERSION}|{connection}|{value}|{id}"))
+}
+
+fn invalid() -> DomainError {
+    DomainError::bad_input(
+        "after",
+        "cursor is not valid for this list; use a cursor this list returned",
+    )
+}
+
+/// Splits a cursor into value and id after checking version and connection.
+fn decode<'a>(
+    raw: &str,
+    connection: &str,
+    buf: &'a mut String,
+) -> Result<(&'a str, &'a str), DomainError> {
+    if raw.len() > 512 {
+        return Err(invalid());
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| invalid())?;
+    *buf = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = buf.splitn(4, '|');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(VERSION), Some(conn), Some(value), Some(id)) if conn == connection => Ok((value, id)),
+        _ => Err(invalid()),
+    }
+}
+
+fn video_connection(sort: VideoSort) -> String {
+    format!("videos:{}", sort.as_str())
+}
+
+fn parse_time(raw: &str) -> Result<DateTime<Utc>, DomainError> {
+    let micros: i64 = raw.parse().map_err(|_| invalid())?;
+    DateTime::from_timestamp_micros(micros).ok_or_else(invalid)
+}
+
+fn parse_uuid(raw: &str) -> Result<Uuid, DomainError> {
+    Uuid::parse_str(raw).map_err(|_| invalid())
+}
+
+pub fn encode_video(sort: VideoSort, key: &SortKey) -> String {
+    let (value, id) = match key {
+        SortKey::Created(at, id) => (at.timestamp_micros().to_string(), id),
+        SortKey::Count(n, id) => (n.to_string(), id),
+    };
+    encode(&video_connection(sort), &value, &id.to_string())
+}
+
+pub fn decode_video(sort: VideoSort, raw: &str) -> Result<SortKey, DomainError> {
+    let mut buf = String::new();
+    let (value, id) = decode(raw, &video_connection(sort), &mut buf)?;
+    let id = VideoId::from_uuid(parse_uuid(id)?);
+    match sort {
+        VideoSort::Newest | VideoSort::Oldest => Ok(SortKey::Created(parse_time(value)?, id)),
+        VideoSort::MostLiked | VideoSort::MostViewed => {
+            let n: i64 = value.parse().map_err(|_| invalid())?;
+            if n < 0 {
+                return Err(invalid());
+            }
+            Ok(SortKey::Count(n, id))
+        }
+    }
+}
+
+pub fn encode_favorite(key: &FavoriteKey) -> String {
+    encode(
+        "favorites",
+        &format!(
+            "{}~{}",
+            key.created_at.timestamp_micros(),
+            key.kind.as_str()
+        ),
+        &key.target_id.to_string(),
+    )
+}
+
+pub fn decode_favorite(raw: &str) -> Result<FavoriteKey, DomainError> {
+    let mut buf = String::new();
+    let (value, id) = decode(raw, "favorites", &mut buf)?;
+    let (at, kind) = value.split_once('~').ok_or_else(invalid)?;
+    Ok(FavoriteKey {
+        created_at: parse_time(at)?,
+        kind: kind.parse::<TargetKind>().map_err(|_| invalid())?,
+        target_id: parse_uuid(id)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn video_cursors_round_trip_and_are_bound_to_their_sort() {
+        let key = SortKey::Count(42, VideoId::new());
+        let cursor = encode_video(VideoSort::MostLiked, &key);
+        assert_eq!(decode_video(VideoSort::MostLiked, &cursor).ok(), Some(key));
+        assert!(decode_video(VideoSort::MostViewed, &cursor).is_err());
+        assert!(decode_video(VideoSort::Newest, &cursor).is_err());
+    }
+
+    #[test]
+    fn forged_cursors_are_bad_input() {
+        for raw in [
+            "",
+            "!!!",
+            "djF8dmlkZW9zOk5FV0VTVHx4fHk",
+            &"A".repeat(2000),
+            &URL_SAFE_NO_PAD.encode([0xff, 0xfe]),
+        ] {
+            assert!(
+                matches!(
+                    decode_video(VideoSort::Newest, raw),
+                    Err(DomainError::BadInput { .. })
+                ),
+                "{raw}"
+            );
+        }
+        let negative = encode("videos:MOST_LIKED", "-5", &Uuid::nil().to_string());
+        assert!(decode_video(VideoSort::MostLiked, &negative).is_err());
+    }
+
+    #[test]
+    fn favorite_cursors_are_not_video_cursors() {
+        let key = FavoriteKey {
+            created_at: Utc::now(),
+            kind: TargetKind::Video,
+            target_id: Uuid::now_v7(),
+        };
+        let cursor = encode_favorite(&key);
+        assert!(decode_video(VideoSort::Newest, &cursor).is_err());
+        let back = decode_favorite(&cursor).ok();
+        assert_eq!(back.map(|k| k.target_id), Some(key.target_id));
+    }
+}

@@ -1,0 +1,101 @@
+//! Favorites of videos (recommendations join when they exist).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::cursor;
+use super::videos::VideoService;
+use crate::domain::auth::Viewer;
+use crate::domain::error::DomainResult;
+use crate::domain::favorite::{Favorite, FavoriteKey, FavoriteRepository, TargetKind};
+use crate::domain::page::{clamp_first, Page};
+use crate::domain::user::Permission;
+use crate::domain::{DomainError, UserId, VideoId};
+
+pub struct FavoriteService {
+    pub favorites: Arc<dyn FavoriteRepository>,
+    pub videos: Arc<VideoService>,
+}
+
+impl FavoriteService {
+    async fn check_target(
+        &self,
+        viewer: &Viewer,
+        kind: TargetKind,
+        target: Uuid,
+    ) -> DomainResult<()> {
+        match kind {
+            TargetKind::Video => {
+                self.videos
+                    .get(viewer, VideoId::from_uuid(target))
+                    .await?
+                    .ok_or(DomainError::NotFound("video"))?;
+                Ok(())
+            }
+            TargetKind::Recommendation => Err(DomainError::bad_input(
+                "kind",
+                "favoriting recommendations is not available yet",
+            )),
+        }
+    }
+
+    pub async fn add(
+        &self,
+        viewer: &Viewer,
+        kind: TargetKind,
+        target: Uuid,
+    ) -> DomainResult<Favorite> {
+        let user = viewer.require(Permission::Read, "favorite")?;
+        self.check_target(viewer, kind, target).await?;
+        self.favorites.add(user, kind, target, Utc::now()).await
+    }
+
+    pub async fn remove(
+        &self,
+        viewer: &Viewer,
+        kind: TargetKind,
+        target: Uuid,
+    ) -> DomainResult<bool> {
+        let user = viewer.require(Permission::Read, "favorite")?;
+        self.favorites.remove(user, kind, target).await
+    }
+
+    pub async fn list(
+        &self,
+        viewer: &Viewer,
+        kind: Option<TargetKind>,
+        first: Option<i64>,
+        after: Option<&str>,
+    ) -> DomainResult<(UserId, Page<Favorite, FavoriteKey>)> {
+        let (user, _) = viewer.require_user()?;
+        let after = after.map(cursor::decode_favorite).transpose()?;
+        let has_previous = after.is_some();
+        let mut page = self
+            .favorites
+            .list(user, kind, after, clamp_first(first))
+            .await?;
+        page.has_previous_page = has_previous;
+        Ok((user, page))
+    }
+
+    pub async fn count(&self, user: UserId, kind: Option<TargetKind>) -> DomainResult<u64> {
+        self.favorites.count(user, kind).await
+    }
+
+    pub async fn stats(&self, viewer: &Viewer) -> DomainResult<Vec<(TargetKind, u64)>> {
+        let (user, _) = viewer.require_user()?;
+        self.favorites.count_by_kind(user).await
+    }
+
+    pub async fn favorited(
+        &self,
+        user: UserId,
+        kind: TargetKind,
+        targets: &[Uuid],
+    ) -> DomainResult<HashSet<Uuid>> {
+        self.favorites.favorited(user, kind, targets).await
+    }
+}

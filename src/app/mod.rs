@@ -1,0 +1,13 @@
+//! Use cases, one service per feature. Services take the [`Viewer`](crate::domain::auth::Viewer)
+//! and check permissions here, so every transport gets the same rules.
+
+pub mod auth;
+pub mod cursor;
+pub mod favorites;
+pub mod users;
+pub mod videos;
+
+pub use auth::{AuthService, AuthSession};
+pub use favorites::FavoriteService;
+pub use users::UserService;
+pub use videos::VideoService;

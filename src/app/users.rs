@@ -1,0 +1,122 @@
+//! Profiles and roles.
+
+use std::sync::Arc;
+
+use crate::domain::auth::Viewer;
+use crate::domain::error::DomainResult;
+use crate::domain::text::fold_key;
+use crate::domain::user::{
+    Bio, DisplayName, Permission, ProfileChanges, Role, User, UserRepository, Username,
+};
+use crate::domain::{DomainError, UserId};
+
+pub struct UserService {
+    pub users: Arc<dyn UserRepository>,
+}
+
+/// A profile edit as the client sent it: `Some(None)` clears a field.
+#[derive(Default)]
+pub struct ProfileInput {
+    pub display_name: Option<Option<String>>,
+    pub bio: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+}
+
+fn parse_avatar_url(raw: &str) -> DomainResult<String> {
+    let url = raw.trim();
+    let ok = url.len() <= 2048
+        && (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.chars().any(|c| c.is_control() || c.is_whitespace());
+    if ok {
+        Ok(url.to_owned())
+    } else {
+        Err(DomainError::bad_input(
+            "input.avatarUrl",
+            "avatarUrl must be an http(s) URL of at most 2048 characters",
+        ))
+    }
+}
+
+impl UserService {
+    pub async fn by_id(&self, id: UserId) -> DomainResult<Option<User>> {
+        self.users.by_id(id).await
+    }
+
+    pub async fn by_ids(&self, ids: &[UserId]) -> DomainResult<Vec<User>> {
+        self.users.by_ids(ids).await
+    }
+
+    pub async fn by_username(&self, username: &str) -> DomainResult<Option<User>> {
+        match Username::parse(username) {
+            Ok(name) => self
+                .users
+                .by_login_key(&name.key())
+                .await
+                .map(|u| u.filter(|u| fold_key(&u.username) == name.key())),
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub async fn me(&self, viewer: &Viewer) -> DomainResult<Option<User>> {
+        match viewer.user_id() {
+            Some(id) => self.users.by_id(id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn update_profile(&self, viewer: &Viewer, input: ProfileInput) -> DomainResult<User> {
+        let (id, _) = viewer.require_user()?;
+        let field = |e: DomainError| e.in_field("input");
+        let changes = ProfileChanges {
+            display_name: input
+                .display_name
+                .map(|v| {
+                    v.map(|s| DisplayName::parse(&s).map(DisplayName::into_inner))
+                        .transpose()
+                })
+                .transpose()
+                .map_err(field)?,
+            bio: input
+                .bio
+                .map(|v| v.map(|s| Bio::parse(&s).map(Bio::into_inner)).transpose())
+                .transpose()
+                .map_err(field)?,
+            avatar_url: input
+                .avatar_url
+                .map(|v| v.map(|s| parse_avatar_url(&s)).transpose())
+                .transpose()?,
+        };
+        self.users.update_profile(id, changes).await
+    }
+
+    /// ADMIN and up may set roles below their own; only SUPER_ADMIN grants or removes
+    /// ADMIN and SUPER_ADMIN. Nobody changes their own role.
+    pub async fn set_role(
+        &self,
+        viewer: &Viewer,
+        target: UserId,
+        role: Role,
+    ) -> DomainResult<User> {
+        let me = viewer.require(Permission::ManageUsers, "change roles")?;
+        if me == target {
+            return Err(DomainError::forbidden("you may not change your own role"));
+        }
+        let user = self
+            .users
+            .by_id(target)
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        let touches_admins = role >= Role::Admin || user.role >= Role::Admin;
+        if touches_admins && !viewer.can(Permission::ManageAdmins) {
+            return Err(DomainError::forbidden(
+                "only SUPER_ADMIN may grant or remove ADMIN and SUPER_ADMIN",
+            ));
+        }
+        self.users.set_role(target, role).await
+    }
+
+    /// Email is shown to the user themself and to admins.
+    pub fn may_see_email(viewer: &Viewer, user: &User) -> bool {
+        viewer.user_id() == Some(user.id) || viewer.can(Permission::ManageUsers)
+    }
+}

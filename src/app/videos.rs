@@ -1,0 +1,254 @@
+//! Creating, editing, publishing, listing and viewing videos.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::cursor;
+use crate::domain::auth::Viewer;
+use crate::domain::error::DomainResult;
+use crate::domain::page::{clamp_first, Page};
+use crate::domain::user::Permission;
+use crate::domain::video::{
+    can_be_edited_by, is_visible_to, Categories, Description, ListScope, NewVideo, SeoKeywords,
+    SortKey, Tags, Title, Video, VideoChanges, VideoFilter, VideoRepository, VideoSort,
+    VideoVersion, Visibility,
+};
+use crate::domain::{DomainError, VideoId};
+
+/// A viewer's views of one video count once per this window.
+pub const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);
+
+pub struct VideoService {
+    pub videos: Arc<dyn VideoRepository>,
+}
+
+#[derive(Default)]
+pub struct CreateVideo {
+    pub title: String,
+    pub description: Option<String>,
+    pub categories: Vec<String>,
+    pub tags: Vec<String>,
+    pub visibility: Option<Visibility>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+    pub seo_keywords: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct UpdateVideo {
+    pub title: Option<String>,
+    pub description: Option<Option<String>>,
+    pub categories: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+    pub visibility: Option<Visibility>,
+    pub seo_title: Option<Option<String>>,
+    pub seo_description: Option<Option<String>>,
+    pub seo_keywords: Option<Vec<String>>,
+}
+
+fn seo_title(raw: &str) -> DomainResult<String> {
+    crate::domain::text::clean(raw, "seoTitle", 1, 120, false)
+}
+
+fn seo_description(raw: &str) -> DomainResult<String> {
+    crate::domain::text::clean(raw, "seoDescription", 0, 320, false)
+}
+
+fn optional<T>(
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> DomainResult<T>,
+) -> DomainResult<Option<T>> {
+    raw.map(parse).transpose()
+}
+
+impl VideoService {
+    pub async fn create(&self, viewer: &Viewer, input: CreateVideo) -> DomainResult<Video> {
+        let owner = viewer.require(Permission::ManageOwnVideos, "create videos")?;
+        let field = |e: DomainError| e.in_field("input");
+        let video = NewVideo {
+            id: VideoId::new(),
+            owner_id: owner,
+            title: Title::parse(&input.title).map_err(field)?.into_inner(),
+            description: optional(input.description.as_deref(), |d| {
+                Description::parse(d).map(Description::into_inner)
+            })
+            .map_err(field)?
+            .filter(|d| !d.is_empty()),
+            categories: Categories::parse(&input.categories)
+                .map_err(field)?
+                .into_inner(),
+            tags: Tags::parse(&input.tags).map_err(field)?.into_inner(),
+            visibility: input.visibility.unwrap_or(Visibility::Public),
+            seo_title: optional(input.seo_title.as_deref(), seo_title).map_err(field)?,
+            seo_description: optional(input.seo_description.as_deref(), seo_description)
+                .map_err(field)?,
+            seo_keywords: SeoKeywords::parse(&input.seo_keywords)
+                .map_err(field)?
+                .into_inner(),
+            now: Utc::now(),
+        };
+        self.videos.create(video).await
+    }
+
+    /// The video if `viewer` may see it; `None` both for missing and for hidden videos, so
+    /// that ids of private videos cannot be probed.
+    pub async fn get(&self, viewer: &Viewer, id: VideoId) -> DomainResult<Option<Video>> {
+        Ok(self
+            .videos
+            .by_id(id)
+            .await?
+            .filter(|v| is_visible_to(v, viewer)))
+    }
+
+    /// Loads a video for a change: `NotFound` when the viewer cannot see it, `Forbidden`
+    /// when they can see it but not change it.
+    async fn editable(&self, viewer: &Viewer, id: VideoId) -> DomainResult<Video> {
+        viewer.require(Permission::ManageOwnVideos, "change videos")?;
+        let video = self
+            .get(viewer, id)
+            .await?
+            .ok_or(DomainError::NotFound("video"))?;
+        if !can_be_edited_by(&video, viewer) {
+            return Err(DomainError::forbidden(
+                "only the owner or an admin may change this video",
+            ));
+        }
+        Ok(video)
+    }
+
+    pub async fn update(
+        &self,
+        viewer: &Viewer,
+        id: VideoId,
+        input: UpdateVideo,
+    ) -> DomainResult<Video> {
+        let field = |e: DomainError| e.in_field("input");
+        let changes = VideoChanges {
+            title: optional(input.title.as_deref(), |t| {
+                Title::parse(t).map(Title::into_inner)
+            })
+            .map_err(field)?,
+            description: input
+                .description
+                .map(|d| {
+                    optional(d.as_deref(), |d| {
+                        Description::parse(d).map(Description::into_inner)
+                    })
+                })
+                .transpose()
+                .map_err(field)?
+                .map(|d| d.filter(|d| !d.is_empty())),
+            categories: input
+                .categories
+                .map(|c| Categories::parse(&c).map(Categories::into_inner))
+                .transpose()
+                .map_err(field)?,
+            tags: input
+                .tags
+                .map(|t| Tags::parse(&t).map(Tags::into_inner))
+                .transpose()
+                .map_err(field)?,
+            visibility: input.visibility,
+            seo_title: input
+                .seo_title
+                .map(|s| optional(s.as_deref(), seo_title))
+                .transpose()
+                .map_err(field)?,
+            seo_description: input
+                .seo_description
+                .map(|s| optional(s.as_deref(), seo_description))
+                .transpose()
+                .map_err(field)?,
+            seo_keywords: input
+                .seo_keywords
+                .map(|k| SeoKeywords::parse(&k).map(SeoKeywords::into_inner))
+                .transpose()
+                .map_err(field)?,
+        };
+        let video = self.editable(viewer, id).await?;
+        let changed = changes.changed_fields(&video);
+        if changed.is_empty() {
+            return Ok(video);
+        }
+        let by = viewer.require_user()?.0;
+        self.videos
+            .update(id, changes, &changed, by, Utc::now())
+            .await
+    }
+
+    /// Publishing an already published video keeps its original `publishedAt`.
+    pub async fn publish(&self, viewer: &Viewer, id: VideoId) -> DomainResult<Video> {
+        let video = self.editable(viewer, id).await?;
+        if video.is_published() {
+            return Ok(video);
+        }
+        let now = Utc::now();
+        self.videos.set_published(id, Some(now), now).await
+    }
+
+    pub async fn unpublish(&self, viewer: &Viewer, id: VideoId) -> DomainResult<Video> {
+        let video = self.editable(viewer, id).await?;
+        if !video.is_published() {
+            return Ok(video);
+        }
+        self.videos.set_published(id, None, Utc::now()).await
+    }
+
+    pub async fn delete(&self, viewer: &Viewer, id: VideoId) -> DomainResult<bool> {
+        self.editable(viewer, id).await?;
+        self.videos.soft_delete(id, Utc::now()).await?;
+        Ok(true)
+    }
+
+    /// Which videos `viewer` may list, given the filter.
+    pub fn scope(viewer: &Viewer) -> ListScope {
+        if viewer.can(Permission::ManageAnyVideo) {
+            ListScope::All
+        } else {
+            match viewer.user_id() {
+                Some(id) => ListScope::PublicAndOwn(id),
+                None => ListScope::Public,
+            }
+        }
+    }
+
+    pub async fn list(
+        &self,
+        viewer: &Viewer,
+        filter: &VideoFilter,
+        sort: VideoSort,
+        first: Option<i64>,
+        after: Option<&str>,
+    ) -> DomainResult<Page<Video, SortKey>> {
+        let after = after.map(|c| cursor::decode_video(sort, c)).transpose()?;
+        let has_previous = after.is_some();
+        let mut page = self
+            .videos
+            .list(Self::scope(viewer), filter, sort, after, clamp_first(first))
+            .await?;
+        page.has_previous_page = has_previous;
+        Ok(page)
+    }
+
+    pub async fn count(&self, viewer: &Viewer, filter: &VideoFilter) -> DomainResult<u64> {
+        self.videos.count(Self::scope(viewer), filter).await
+    }
+
+    pub async fn versions(&self, id: VideoId) -> DomainResult<Vec<VideoVersion>> {
+        self.videos.versions(id).await
+    }
+
+    pub async fn record_view(&self, viewer: &Viewer, id: VideoId) -> DomainResult<(i64, i64)> {
+        self.get(viewer, id)
+            .await?
+            .ok_or(DomainError::NotFound("video"))?;
+        let now = Utc::now();
+        let window_start =
+            now - chrono::Duration::from_std(VIEW_WINDOW).map_err(DomainError::internal)?;
+        self.videos
+            .record_view(id, &viewer.counter_key(), now, window_start)
+            .await
+    }
+}

@@ -1,0 +1,116 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::error::DomainResult;
+use crate::domain::user::Role;
+use crate::domain::{SessionId, UserId};
+
+/// Hashes and verifies passwords. Implementations MUST NOT block the async runtime.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &str) -> DomainResult<String>;
+    /// `Ok(false)` for a wrong password; errors only for a malformed hash or a failed worker.
+    async fn verify(&self, password: &str, hash: &str) -> DomainResult<bool>;
+    /// Spends the time of a verification without a real hash, so that unknown accounts
+    /// answer as slowly as known ones.
+    async fn verify_dummy(&self, password: &str);
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessClaims {
+    pub user_id: UserId,
+    pub role: Role,
+    pub session: SessionId,
+    pub jti: String,
+    pub expires_at: i64,
+}
+
+pub struct IssuedAccessToken {
+    pub token: String,
+    pub expires_in: Duration,
+}
+
+/// Signs and verifies access tokens.
+pub trait AccessTokens: Send + Sync {
+    fn issue(
+        &self,
+        user_id: UserId,
+        role: Role,
+        session: SessionId,
+    ) -> DomainResult<IssuedAccessToken>;
+    /// MUST return `Unauthenticated` for a token that is malformed, expired, not yet valid,
+    /// signed with another key or algorithm, or not an access token.
+    fn verify(&self, token: &str) -> DomainResult<AccessClaims>;
+    fn ttl(&self) -> Duration;
+}
+
+pub enum RefreshOutcome {
+    /// The token was current; it is now rotated and `new_hash` replaces it.
+    Rotated { user_id: UserId, session: SessionId },
+    /// The token had already been rotated: the whole family is now revoked.
+    Reused { session: SessionId },
+    /// Unknown, expired or from a revoked session.
+    Invalid,
+}
+
+/// Refresh-token families. Only hashes of tokens are stored.
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    async fn create(
+        &self,
+        user_id: UserId,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> DomainResult<SessionId>;
+    /// Atomically rotates `old_hash` to `new_hash`. A second rotation of the same token
+    /// MUST revoke the family and return `Reused`, even when two arrive at once.
+    async fn rotate(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> DomainResult<RefreshOutcome>;
+    /// The session a refresh token belongs to, if it is live.
+    async fn session_of(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<(SessionId, UserId)>>;
+    async fn revoke(
+        &self,
+        session: SessionId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()>;
+    /// Revokes every live session of the user except `keep`; returns those revoked.
+    async fn revoke_all(
+        &self,
+        user_id: UserId,
+        keep: Option<SessionId>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Vec<SessionId>>;
+}
+
+/// Access tokens and sessions that stop working before their tokens expire.
+#[async_trait]
+pub trait RevocationList: Send + Sync {
+    /// Revokes `keys` (for example `jti:<id>` or `sid:<id>`) for `ttl`.
+    async fn revoke(&self, keys: &[String], ttl: Duration) -> DomainResult<()>;
+    /// True when any of `keys` is revoked.
+    async fn any_revoked(&self, keys: &[String]) -> DomainResult<bool>;
+}
+
+/// Counts attempts per key in a fixed window (login throttling, rate limits).
+#[async_trait]
+pub trait AttemptLimiter: Send + Sync {
+    /// Adds one attempt; returns the count in the current window.
+    async fn record(&self, key: &str, window: Duration) -> DomainResult<u64>;
+    /// The count in the current window and the seconds until it resets.
+    async fn current(&self, key: &str) -> DomainResult<(u64, u64)>;
+    async fn reset(&self, key: &str) -> DomainResult<()>;
+}

@@ -1,0 +1,95 @@
+//! Favorites: a user's mark on a video or a recommendation. Adding twice is a no-op and
+//! the target's like count stays exact.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::error::DomainResult;
+use crate::domain::page::Page;
+use crate::domain::UserId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetKind {
+    Video,
+    Recommendation,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Video => "VIDEO",
+            TargetKind::Recommendation => "RECOMMENDATION",
+        }
+    }
+}
+
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TargetKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "VIDEO" => Ok(TargetKind::Video),
+            "RECOMMENDATION" => Ok(TargetKind::Recommendation),
+            other => Err(format!("unknown favorite target kind {other:?}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Favorite {
+    pub user_id: UserId,
+    pub kind: TargetKind,
+    pub target_id: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Position in a user's favorites, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FavoriteKey {
+    pub created_at: DateTime<Utc>,
+    pub kind: TargetKind,
+    pub target_id: Uuid,
+}
+
+#[async_trait]
+pub trait FavoriteRepository: Send + Sync {
+    /// Adds the favorite and bumps the target's like count in one transaction; adding an
+    /// existing favorite changes nothing and returns the existing one.
+    async fn add(
+        &self,
+        user: UserId,
+        kind: TargetKind,
+        target: Uuid,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Favorite>;
+    /// Removes it and lowers the like count in one transaction; true when it existed.
+    async fn remove(&self, user: UserId, kind: TargetKind, target: Uuid) -> DomainResult<bool>;
+    /// Favorites whose target still exists and is not deleted, newest first.
+    async fn list(
+        &self,
+        user: UserId,
+        kind: Option<TargetKind>,
+        after: Option<FavoriteKey>,
+        first: u64,
+    ) -> DomainResult<Page<Favorite, FavoriteKey>>;
+    async fn count(&self, user: UserId, kind: Option<TargetKind>) -> DomainResult<u64>;
+    async fn count_by_kind(&self, user: UserId) -> DomainResult<Vec<(TargetKind, u64)>>;
+    /// Which of `targets` the user has favorited.
+    async fn favorited(
+        &self,
+        user: UserId,
+        kind: TargetKind,
+        targets: &[Uuid],
+    ) -> DomainResult<HashSet<Uuid>>;
+}

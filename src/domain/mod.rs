@@ -1,0 +1,16 @@
+//! The domain: entities, value objects, rules and ports.
+//!
+//! Invariant: nothing here does IO or imports an IO crate (sea_orm, poem, async_graphql,
+//! redis, tantivy, azure). `tests/api/layering.rs` checks that with a grep.
+
+pub mod auth;
+pub mod error;
+pub mod favorite;
+pub mod ids;
+pub mod page;
+pub mod text;
+pub mod user;
+pub mod video;
+
+pub use error::{DomainError, ErrorCode};
+pub use ids::{SessionId, UserId, VideoId};

@@ -1,0 +1,9 @@
+//! Users, their roles and what each role may do.
+
+mod model;
+mod ports;
+mod role;
+
+pub use model::{Bio, DisplayName, Email, NewUser, Password, ProfileChanges, User, Username};
+pub use ports::UserRepository;
+pub use role::{Permission, Role};

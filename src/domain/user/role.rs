@@ -1,0 +1,112 @@
+use std::fmt;
+use std::str::FromStr;
+
+/// Roles in ascending order of power; each has every permission of the one below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Guest,
+    User,
+    Creator,
+    Premium,
+    Admin,
+    SuperAdmin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read content and act as a viewer (favorites, views).
+    Read,
+    /// Create, edit, publish and delete one's own videos.
+    ManageOwnVideos,
+    /// Larger uploads and quotas.
+    PremiumQuota,
+    /// Edit or delete anyone's video, see unpublished ones, manage users.
+    ManageAnyVideo,
+    ManageUsers,
+    ViewAnalytics,
+    /// Grant ADMIN and SUPER_ADMIN.
+    ManageAdmins,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Guest,
+        Role::User,
+        Role::Creator,
+        Role::Premium,
+        Role::Admin,
+        Role::SuperAdmin,
+    ];
+
+    /// The least role that holds `permission`.
+    fn least_with(permission: Permission) -> Role {
+        match permission {
+            Permission::Read => Role::User,
+            Permission::ManageOwnVideos => Role::Creator,
+            Permission::PremiumQuota => Role::Premium,
+            Permission::ManageAnyVideo | Permission::ManageUsers | Permission::ViewAnalytics => {
+                Role::Admin
+            }
+            Permission::ManageAdmins => Role::SuperAdmin,
+        }
+    }
+
+    pub fn can(self, permission: Permission) -> bool {
+        self >= Role::least_with(permission)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Guest => "GUEST",
+            Role::User => "USER",
+            Role::Creator => "CREATOR",
+            Role::Premium => "PREMIUM",
+            Role::Admin => "ADMIN",
+            Role::SuperAdmin => "SUPER_ADMIN",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown role {s:?}; expected one of GUEST, USER, CREATOR, PREMIUM, ADMIN, SUPER_ADMIN"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_grow_with_the_role() {
+        assert!(!Role::Guest.can(Permission::Read));
+        assert!(Role::User.can(Permission::Read));
+        assert!(!Role::User.can(Permission::ManageOwnVideos));
+        assert!(Role::Creator.can(Permission::ManageOwnVideos));
+        assert!(!Role::Creator.can(Permission::PremiumQuota));
+        assert!(Role::Premium.can(Permission::PremiumQuota));
+        assert!(!Role::Premium.can(Permission::ManageUsers));
+        assert!(Role::Admin.can(Permission::ManageAnyVideo));
+        assert!(!Role::Admin.can(Permission::ManageAdmins));
+        assert!(Role::SuperAdmin.can(Permission::ManageAdmins));
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("ROOT".parse::<Role>().is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! sea-orm entities. They mirror the migrations and never leave `infra::db`.
+
+pub mod favorite;
+pub mod refresh_token;
+pub mod session;
+pub mod user;
+pub mod video;
+pub mod video_category;
+pub mod video_tag;
+pub mod video_version;
+pub mod video_view;

@@ -1,0 +1,43 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "videos")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    /// JSON array of strings.
+    pub categories: String,
+    /// JSON array of strings.
+    pub tags: String,
+    pub status: String,
+    pub visibility: String,
+    pub published_at: Option<DateTimeUtc>,
+    pub duration_seconds: Option<f64>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub format: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub media_key: Option<String>,
+    pub thumbnail_key: Option<String>,
+    pub processing_stage: Option<String>,
+    pub processing_progress: i32,
+    pub processing_error: Option<String>,
+    pub processing_updated_at: Option<DateTimeUtc>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+    /// JSON array of strings.
+    pub seo_keywords: String,
+    pub view_count: i64,
+    pub like_count: i64,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub deleted_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

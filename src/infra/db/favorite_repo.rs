@@ -1,0 +1,265 @@
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+use uuid::Uuid;
+
+use super::entities::{favorite, video};
+use super::{db_err, Database};
+use crate::domain::error::DomainResult;
+use crate::domain::favorite::{Favorite, FavoriteKey, FavoriteRepository, TargetKind};
+use crate::domain::page::Page;
+use crate::domain::video::Visibility;
+use crate::domain::{DomainError, UserId};
+
+pub struct SqlFavoriteRepository {
+    pub db: Database,
+}
+
+fn favorite_from(m: favorite::Model) -> DomainResult<Favorite> {
+    Ok(Favorite {
+        user_id: UserId::from_uuid(m.user_id),
+        kind: m.target_kind.parse().map_err(|e: String| {
+            DomainError::internal(anyhow::anyhow!("corrupt favorite row: {e}"))
+        })?,
+        target_id: m.target_id,
+        created_at: m.created_at,
+    })
+}
+
+/// Videos `user` can still see: not deleted, and theirs or published PUBLIC/UNLISTED.
+fn visible_videos(user: UserId) -> SelectStatement {
+    Query::select()
+        .column(video::Column::Id)
+        .from(video::Entity)
+        .and_where(video::Column::DeletedAt.is_null())
+        .cond_where(
+            Condition::any()
+                .add(video::Column::OwnerId.eq(user.as_uuid()))
+                .add(
+                    Condition::all()
+                        .add(video::Column::PublishedAt.is_not_null())
+                        .add(
+                            video::Column::Visibility.is_in([
+                                Visibility::Public.as_str(),
+                                Visibility::Unlisted.as_str(),
+                            ]),
+                        ),
+                ),
+        )
+        .to_owned()
+}
+
+fn of_user(user: UserId, kind: Option<TargetKind>) -> Select<favorite::Entity> {
+    let mut q = favorite::Entity::find()
+        .filter(favorite::Column::UserId.eq(user.as_uuid()))
+        .filter(
+            Condition::any()
+                .add(favorite::Column::TargetKind.ne(TargetKind::Video.as_str()))
+                .add(favorite::Column::TargetId.in_subquery(visible_videos(user))),
+        );
+    if let Some(kind) = kind {
+        q = q.filter(favorite::Column::TargetKind.eq(kind.as_str()));
+    }
+    q
+}
+
+async fn bump_likes<C: ConnectionTrait>(
+    conn: &C,
+    kind: TargetKind,
+    target: Uuid,
+    delta: i64,
+) -> DomainResult<()> {
+    if kind == TargetKind::Video {
+        video::Entity::update_many()
+            .col_expr(
+                video::Column::LikeCount,
+                Expr::col(video::Column::LikeCount).add(delta),
+            )
+            .filter(video::Column::Id.eq(target))
+            .exec(conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl FavoriteRepository for SqlFavoriteRepository {
+    async fn add(
+        &self,
+        user: UserId,
+        kind: TargetKind,
+        target: Uuid,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Favorite> {
+        let txn = self.db.write().await.map_err(db_err)?;
+        let insert = Query::insert()
+            .into_table(favorite::Entity)
+            .columns([
+                favorite::Column::UserId,
+                favorite::Column::TargetKind,
+                favorite::Column::TargetId,
+                favorite::Column::CreatedAt,
+            ])
+            .values([
+                user.as_uuid().into(),
+                kind.as_str().into(),
+                target.into(),
+                now.into(),
+            ])
+            .map_err(DomainError::internal)?
+            .on_conflict(
+                OnConflict::columns([
+                    favorite::Column::UserId,
+                    favorite::Column::TargetKind,
+                    favorite::Column::TargetId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .to_owned();
+        if txn.execute(&insert).await.map_err(db_err)?.rows_affected() == 1 {
+            bump_likes(&txn, kind, target, 1).await?;
+        }
+        let row = favorite::Entity::find_by_id((user.as_uuid(), kind.as_str().to_owned(), target))
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| {
+                DomainError::internal(anyhow::anyhow!("favorite vanished inside its transaction"))
+            })?;
+        txn.commit().await.map_err(db_err)?;
+        favorite_from(row)
+    }
+
+    async fn remove(&self, user: UserId, kind: TargetKind, target: Uuid) -> DomainResult<bool> {
+        let txn = self.db.write().await.map_err(db_err)?;
+        let removed = favorite::Entity::delete_many()
+            .filter(favorite::Column::UserId.eq(user.as_uuid()))
+            .filter(favorite::Column::TargetKind.eq(kind.as_str()))
+            .filter(favorite::Column::TargetId.eq(target))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?
+            .rows_affected
+            == 1;
+        if removed {
+            bump_likes(&txn, kind, target, -1).await?;
+        }
+        txn.commit().await.map_err(db_err)?;
+        Ok(removed)
+    }
+
+    async fn list(
+        &self,
+        user: UserId,
+        kind: Option<TargetKind>,
+        after: Option<FavoriteKey>,
+        first: u64,
+    ) -> DomainResult<Page<Favorite, FavoriteKey>> {
+        let mut q = of_user(user, kind);
+        if let Some(key) = &after {
+            q = q.filter(
+                Condition::any()
+                    .add(favorite::Column::CreatedAt.lt(key.created_at))
+                    .add(
+                        Condition::all()
+                            .add(favorite::Column::CreatedAt.eq(key.created_at))
+                            .add(
+                                Condition::any()
+                                    .add(favorite::Column::TargetKind.lt(key.kind.as_str()))
+                                    .add(
+                                        Condition::all()
+                                            .add(favorite::Column::TargetKind.eq(key.kind.as_str()))
+                                            .add(favorite::Column::TargetId.lt(key.target_id)),
+                                    ),
+                            ),
+                    ),
+            );
+        }
+        let rows = q
+            .order_by_desc(favorite::Column::CreatedAt)
+            .order_by_desc(favorite::Column::TargetKind)
+            .order_by_desc(favorite::Column::TargetId)
+            .limit(first + 1)
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?;
+        let has_next_page = rows.len() as u64 > first;
+        let items = rows
+            .into_iter()
+            .take(first as usize)
+            .map(|m| {
+                favorite_from(m).map(|f| {
+                    let key = FavoriteKey {
+                        created_at: f.created_at,
+                        kind: f.kind,
+                        target_id: f.target_id,
+                    };
+                    (f, key)
+                })
+            })
+            .collect::<DomainResult<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            has_next_page,
+            has_previous_page: after.is_some(),
+        })
+    }
+
+    async fn count(&self, user: UserId, kind: Option<TargetKind>) -> DomainResult<u64> {
+        of_user(user, kind)
+            .count(&self.db.conn)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn count_by_kind(&self, user: UserId) -> DomainResult<Vec<(TargetKind, u64)>> {
+        let rows: Vec<(String, i64)> = of_user(user, None)
+            .select_only()
+            .column(favorite::Column::TargetKind)
+            .column_as(favorite::Column::TargetId.count(), "n")
+            .group_by(favorite::Column::TargetKind)
+            .into_tuple()
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for kind in [TargetKind::Video, TargetKind::Recommendation] {
+            let n = rows
+                .iter()
+                .find(|(k, _)| k == kind.as_str())
+                .map_or(0, |(_, n)| *n);
+            out.push((kind, Ord::max(n, 0) as u64));
+        }
+        Ok(out)
+    }
+
+    async fn favorited(
+        &self,
+        user: UserId,
+        kind: TargetKind,
+        targets: &[Uuid],
+    ) -> DomainResult<HashSet<Uuid>> {
+        if targets.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let ids: Vec<Uuid> = favorite::Entity::find()
+            .select_only()
+            .column(favorite::Column::TargetId)
+            .filter(favorite::Column::UserId.eq(user.as_uuid()))
+            .filter(favorite::Column::TargetKind.eq(kind.as_str()))
+            .filter(favorite::Column::TargetId.is_in(targets.iter().copied()))
+            .into_tuple()
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?;
+        Ok(ids.into_iter().collect())
+    }
+}

@@ -1,0 +1,129 @@
+//! The relational store: connection set-up for SQLite and PostgreSQL, and the sea-orm
+//! repositories behind the domain's ports.
+//!
+//! SQLite runs in WAL mode with a busy timeout and several connections; every write
+//! transaction starts `IMMEDIATE`, so two writers queue on the lock instead of one of them
+//! failing with "database is locked" when it upgrades from reader to writer.
+
+mod convert;
+pub mod entities;
+mod favorite_repo;
+mod session_repo;
+mod user_repo;
+mod video_repo;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+pub use favorite_repo::SqlFavoriteRepository;
+pub use session_repo::SqlSessionRepository;
+pub use user_repo::SqlUserRepository;
+pub use video_repo::SqlVideoRepository;
+
+use crate::domain::DomainError;
+
+/// A pool plus a count of the SQL statements it has run (exported on `/metrics`).
+#[derive(Clone)]
+pub struct Database {
+    pub conn: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+}
+
+impl Database {
+    /// Connects to `url` (`sqlite://...` or `postgres://...`).
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+                    .create_if_missing(true)
+            });
+        let mut conn = sea_orm::Database::connect(opts)
+            .await
+            .with_context(|| format!("cannot connect to the database ({})", redact_url(url)))?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_info| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Database { conn, statements })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// SQL statements run so far through this pool.
+    pub fn statements_run(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite).
+    pub async fn write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Maps a database error into the domain: unique violations become `Conflict` via
+/// `on_unique`, everything else is internal.
+pub(crate) fn db_err(err: DbErr) -> DomainError {
+    DomainError::internal(anyhow::Error::new(err).context("database error"))
+}
+
+pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            super::redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            super::redact_url("sqlite://data/x.db"),
+            "sqlite://data/x.db"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+use async_trait::async_trait;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+
+use super::convert::user_from;
+use super::entities::user;
+use super::{db_err, is_unique_violation, Database};
+use crate::domain::error::DomainResult;
+use crate::domain::user::{NewUser, ProfileChanges, Role, User, UserRepository};
+use crate::domain::{DomainError, UserId};
+
+pub struct SqlUserRepository {
+    pub db: Database,
+}
+
+impl SqlUserRepository {
+    async fn taken(&self, column: user::Column, key: &str) -> DomainResult<bool> {
+        Ok(user::Entity::find()
+            .filter(column.eq(key))
+            .count(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            > 0)
+    }
+}
+
+#[async_trait]
+impl UserRepository for SqlUserRepository {
+    async fn create(&self, new: NewUser) -> DomainResult<User> {
+        let username_key = new.username.key();
+        let email_key = new.email.key();
+        let model = user::ActiveModel {
+            id: Set(new.id.as_uuid()),
+            username: Set(new.username.as_str().to_owned()),
+            username_key: Set(username_key.clone()),
+            email: Set(new.email.as_str().to_owned()),
+            email_key: Set(email_key.clone()),
+            password_hash: Set(new.password_hash),
+            display_name: Set(new.display_name),
+            bio: Set(None),
+            avatar_url: Set(None),
+            role: Set(new.role.as_str().to_owned()),
+            is_active: Set(true),
+            created_at: Set(new.now),
+            updated_at: Set(new.now),
+        };
+        match user::Entity::insert(model)
+            .exec_with_returning(&self.db.conn)
+            .await
+        {
+            Ok(m) => user_from(m),
+            Err(err) if is_unique_violation(&err) => {
+                // Name the field that clashed so the client can say which one.
+                if self.taken(user::Column::UsernameKey, &username_key).await? {
+                    Err(DomainError::Conflict("username is already taken".into()))
+                } else if self.taken(user::Column::EmailKey, &email_key).await? {
+                    Err(DomainError::Conflict("email is already registered".into()))
+                } else {
+                    Err(DomainError::Conflict(
+                        "username or email is already taken".into(),
+                    ))
+                }
+            }
+            Err(err) => Err(db_err(err)),
+        }
+    }
+
+    async fn by_id(&self, id: UserId) -> DomainResult<Option<User>> {
+        user::Entity::find_by_id(id.as_uuid())
+            .one(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            .map(user_from)
+            .transpose()
+    }
+
+    async fn by_login_key(&self, key: &str) -> DomainResult<Option<User>> {
+        user::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(user::Column::UsernameKey.eq(key))
+                    .add(user::Column::EmailKey.eq(key)),
+            )
+            .one(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            .map(user_from)
+            .transpose()
+    }
+
+    async fn by_ids(&self, ids: &[UserId]) -> DomainResult<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        user::Entity::find()
+            .filter(user::Column::Id.is_in(ids.iter().map(UserId::as_uuid)))
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(user_from)
+            .collect()
+    }
+
+    async fn update_profile(&self, id: UserId, changes: ProfileChanges) -> DomainResult<User> {
+        let mut model = user::ActiveModel {
+            id: Set(id.as_uuid()),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        if let Some(v) = changes.display_name {
+            model.display_name = Set(v);
+        }
+        if let Some(v) = changes.bio {
+            model.bio = Set(v);
+        }
+        if let Some(v) = changes.avatar_url {
+            model.avatar_url = Set(v);
+        }
+        match model.update(&self.db.conn).await {
+            Ok(m) => user_from(m),
+            Err(sea_orm::DbErr::RecordNotUpdated) => Err(DomainError::NotFound("user")),
+            Err(err) => Err(db_err(err)),
+        }
+    }
+
+    async fn set_role(&self, id: UserId, role: Role) -> DomainResult<User> {
+        let model = user::ActiveModel {
+            id: Set(id.as_uuid()),
+            role: Set(role.as_str().to_owned()),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        match model.update(&self.db.conn).await {
+            Ok(m) => user_from(m),
+            Err(sea_orm::DbErr::RecordNotUpdated) => Err(DomainError::NotFound("user")),
+            Err(err) => Err(db_err(err)),
+        }
+    }
+
+    async fn set_password_hash(&self, id: UserId, hash: &str) -> DomainResult<()> {
+        let model = user::ActiveModel {
+            id: Set(id.as_uuid()),
+            password_hash: Set(hash.to_owned()),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        model.update(&self.db.conn).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn count(&self) -> DomainResult<u64> {
+        user::Entity::find()
+            .count(&self.db.conn)
+            .await
+            .map_err(db_err)
+    }
+}

@@ -1,0 +1,462 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+};
+
+use super::convert::{to_json_list, video_from};
+use super::entities::{video, video_category, video_tag, video_version, video_view};
+use super::{db_err, Database};
+use crate::domain::error::DomainResult;
+use crate::domain::page::Page;
+use crate::domain::video::{
+    ListScope, NewVideo, SortKey, Video, VideoChanges, VideoFilter, VideoRepository, VideoSort,
+    VideoStatus, VideoVersion, Visibility,
+};
+use crate::domain::{DomainError, UserId, VideoId};
+
+pub struct SqlVideoRepository {
+    pub db: Database,
+}
+
+/// Labels are matched case-insensitively, so the lookup tables hold them lowercased.
+fn label_key(label: &str) -> String {
+    label.to_lowercase()
+}
+
+async fn replace_labels<C: ConnectionTrait>(
+    conn: &C,
+    id: uuid::Uuid,
+    tags: Option<&[String]>,
+    categories: Option<&[String]>,
+) -> DomainResult<()> {
+    if let Some(tags) = tags {
+        video_tag::Entity::delete_many()
+            .filter(video_tag::Column::VideoId.eq(id))
+            .exec(conn)
+            .await
+            .map_err(db_err)?;
+        if !tags.is_empty() {
+            let rows = tags.iter().map(|t| video_tag::ActiveModel {
+                video_id: Set(id),
+                tag: Set(label_key(t)),
+            });
+            video_tag::Entity::insert_many(rows)
+                .exec_without_returning(conn)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    if let Some(categories) = categories {
+        video_category::Entity::delete_many()
+            .filter(video_category::Column::VideoId.eq(id))
+            .exec(conn)
+            .await
+            .map_err(db_err)?;
+        if !categories.is_empty() {
+            let rows = categories.iter().map(|c| video_category::ActiveModel {
+                video_id: Set(id),
+                category: Set(label_key(c)),
+            });
+            video_category::Entity::insert_many(rows)
+                .exec_without_returning(conn)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+async fn add_version<C: ConnectionTrait>(
+    conn: &C,
+    id: uuid::Uuid,
+    changes: &str,
+    by: UserId,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let last: Option<i32> = video_version::Entity::find()
+        .select_only()
+        .column_as(video_version::Column::Version.max(), "v")
+        .filter(video_version::Column::VideoId.eq(id))
+        .into_tuple::<Option<i32>>()
+        .one(conn)
+        .await
+        .map_err(db_err)?
+        .flatten();
+    video_version::Entity::insert(video_version::ActiveModel {
+        video_id: Set(id),
+        version: Set(last.unwrap_or(0) + 1),
+        size_bytes: Set(None),
+        changes: Set(Some(changes.to_owned())),
+        created_by: Set(Some(by.as_uuid())),
+        created_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+fn public_condition() -> Condition {
+    Condition::all()
+        .add(video::Column::PublishedAt.is_not_null())
+        .add(video::Column::Visibility.eq(Visibility::Public.as_str()))
+}
+
+fn filtered(scope: ListScope, filter: &VideoFilter) -> Select<video::Entity> {
+    let mut q = video::Entity::find().filter(video::Column::DeletedAt.is_null());
+    q = match scope {
+        ListScope::Public => q.filter(public_condition()),
+        ListScope::PublicAndOwn(owner) => q.filter(
+            Condition::any()
+                .add(public_condition())
+                .add(video::Column::OwnerId.eq(owner.as_uuid())),
+        ),
+        ListScope::All => q,
+    };
+    if let Some(owner) = filter.owner_id {
+        q = q.filter(video::Column::OwnerId.eq(owner.as_uuid()));
+    }
+    if let Some(status) = filter.status {
+        q = q.filter(video::Column::Status.eq(status.as_str()));
+    }
+    if let Some(visibility) = filter.visibility {
+        q = q.filter(video::Column::Visibility.eq(visibility.as_str()));
+    }
+    if let Some(tag) = &filter.tag {
+        q = q.filter(
+            video::Column::Id.in_subquery(
+                Query::select()
+                    .column(video_tag::Column::VideoId)
+                    .from(video_tag::Entity)
+                    .and_where(video_tag::Column::Tag.eq(label_key(tag)))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(category) = &filter.category {
+        q = q.filter(
+            video::Column::Id.in_subquery(
+                Query::select()
+                    .column(video_category::Column::VideoId)
+                    .from(video_category::Entity)
+                    .and_where(video_category::Column::Category.eq(label_key(category)))
+                    .to_owned(),
+            ),
+        );
+    }
+    q
+}
+
+fn sort_column(sort: VideoSort) -> (video::Column, Order) {
+    match sort {
+        VideoSort::Newest => (video::Column::CreatedAt, Order::Desc),
+        VideoSort::Oldest => (video::Column::CreatedAt, Order::Asc),
+        VideoSort::MostLiked => (video::Column::LikeCount, Order::Desc),
+        VideoSort::MostViewed => (video::Column::ViewCount, Order::Desc),
+    }
+}
+
+fn key_of(sort: VideoSort, v: &Video) -> SortKey {
+    match sort {
+        VideoSort::Newest | VideoSort::Oldest => SortKey::Created(v.created_at, v.id),
+        VideoSort::MostLiked => SortKey::Count(v.like_count, v.id),
+        VideoSort::MostViewed => SortKey::Count(v.view_count, v.id),
+    }
+}
+
+/// `(col, id) < (value, id)` for descending orders, `>` for ascending, spelled out so
+/// that both SQLite and PostgreSQL use the index.
+fn after_condition(sort: VideoSort, key: &SortKey) -> DomainResult<Condition> {
+    let (col, order) = sort_column(sort);
+    let (value, id): (sea_orm::Value, uuid::Uuid) = match (sort, key) {
+        (VideoSort::Newest | VideoSort::Oldest, SortKey::Created(at, id)) => {
+            ((*at).into(), id.as_uuid())
+        }
+        (VideoSort::MostLiked | VideoSort::MostViewed, SortKey::Count(n, id)) => {
+            ((*n).into(), id.as_uuid())
+        }
+        _ => {
+            return Err(DomainError::bad_input(
+                "after",
+                "cursor does not match the sort order",
+            ))
+        }
+    };
+    let (beyond, id_beyond) = match order {
+        Order::Desc => (Expr::col(col).lt(value.clone()), video::Column::Id.lt(id)),
+        _ => (Expr::col(col).gt(value.clone()), video::Column::Id.gt(id)),
+    };
+    Ok(Condition::any().add(beyond).add(
+        Condition::all()
+            .add(Expr::col(col).eq(value))
+            .add(id_beyond),
+    ))
+}
+
+#[async_trait]
+impl VideoRepository for SqlVideoRepository {
+    async fn create(&self, new: NewVideo) -> DomainResult<Video> {
+        let id = new.id.as_uuid();
+        let txn = self.db.write().await.map_err(db_err)?;
+        let model = video::ActiveModel {
+            id: Set(id),
+            owner_id: Set(new.owner_id.as_uuid()),
+            title: Set(new.title),
+            description: Set(new.description),
+            categories: Set(to_json_list(&new.categories)),
+            tags: Set(to_json_list(&new.tags)),
+            status: Set(VideoStatus::Draft.as_str().to_owned()),
+            visibility: Set(new.visibility.as_str().to_owned()),
+            published_at: Set(None),
+            duration_seconds: Set(None),
+            width: Set(None),
+            height: Set(None),
+            format: Set(None),
+            size_bytes: Set(None),
+            media_key: Set(None),
+            thumbnail_key: Set(None),
+            processing_stage: Set(None),
+            processing_progress: Set(0),
+            processing_error: Set(None),
+            processing_updated_at: Set(None),
+            seo_title: Set(new.seo_title),
+            seo_description: Set(new.seo_description),
+            seo_keywords: Set(to_json_list(&new.seo_keywords)),
+            view_count: Set(0),
+            like_count: Set(0),
+            created_at: Set(new.now),
+            updated_at: Set(new.now),
+            deleted_at: Set(None),
+        };
+        let row = video::Entity::insert(model)
+            .exec_with_returning(&txn)
+            .await
+            .map_err(db_err)?;
+        replace_labels(&txn, id, Some(&new.tags), Some(&new.categories)).await?;
+        add_version(&txn, id, "created", new.owner_id, new.now).await?;
+        txn.commit().await.map_err(db_err)?;
+        video_from(row)
+    }
+
+    async fn by_id(&self, id: VideoId) -> DomainResult<Option<Video>> {
+        video::Entity::find_by_id(id.as_uuid())
+            .one(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            .map(video_from)
+            .transpose()
+    }
+
+    async fn update(
+        &self,
+        id: VideoId,
+        changes: VideoChanges,
+        changed: &[&str],
+        by: UserId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Video> {
+        let uuid = id.as_uuid();
+        let txn = self.db.write().await.map_err(db_err)?;
+        let exists = video::Entity::find_by_id(uuid)
+            .filter(video::Column::DeletedAt.is_null())
+            .count(&txn)
+            .await
+            .map_err(db_err)?;
+        if exists == 0 {
+            return Err(DomainError::NotFound("video"));
+        }
+        let mut model = video::ActiveModel {
+            id: Set(uuid),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        if let Some(v) = changes.title {
+            model.title = Set(v);
+        }
+        if let Some(v) = changes.description {
+            model.description = Set(v);
+        }
+        if let Some(v) = &changes.categories {
+            model.categories = Set(to_json_list(v));
+        }
+        if let Some(v) = &changes.tags {
+            model.tags = Set(to_json_list(v));
+        }
+        if let Some(v) = changes.visibility {
+            model.visibility = Set(v.as_str().to_owned());
+        }
+        if let Some(v) = changes.seo_title {
+            model.seo_title = Set(v);
+        }
+        if let Some(v) = changes.seo_description {
+            model.seo_description = Set(v);
+        }
+        if let Some(v) = &changes.seo_keywords {
+            model.seo_keywords = Set(to_json_list(v));
+        }
+        let row = model.update(&txn).await.map_err(db_err)?;
+        replace_labels(
+            &txn,
+            uuid,
+            changes.tags.as_deref(),
+            changes.categories.as_deref(),
+        )
+        .await?;
+        add_version(&txn, uuid, &changed.join(", "), by, now).await?;
+        txn.commit().await.map_err(db_err)?;
+        video_from(row)
+    }
+
+    async fn set_published(
+        &self,
+        id: VideoId,
+        published_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Video> {
+        let model = video::ActiveModel {
+            id: Set(id.as_uuid()),
+            published_at: Set(published_at),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        match model.update(&self.db.conn).await {
+            Ok(row) => video_from(row),
+            Err(sea_orm::DbErr::RecordNotUpdated) => Err(DomainError::NotFound("video")),
+            Err(err) => Err(db_err(err)),
+        }
+    }
+
+    async fn soft_delete(&self, id: VideoId, now: DateTime<Utc>) -> DomainResult<()> {
+        let res = video::Entity::update_many()
+            .col_expr(video::Column::DeletedAt, Expr::value(now))
+            .col_expr(video::Column::UpdatedAt, Expr::value(now))
+            .filter(video::Column::Id.eq(id.as_uuid()))
+            .filter(video::Column::DeletedAt.is_null())
+            .exec(&self.db.conn)
+            .await
+            .map_err(db_err)?;
+        if res.rows_affected == 0 {
+            return Err(DomainError::NotFound("video"));
+        }
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        scope: ListScope,
+        filter: &VideoFilter,
+        sort: VideoSort,
+        after: Option<SortKey>,
+        first: u64,
+    ) -> DomainResult<Page<Video, SortKey>> {
+        let (col, order) = sort_column(sort);
+        let mut q = filtered(scope, filter);
+        if let Some(key) = &after {
+            q = q.filter(after_condition(sort, key)?);
+        }
+        let rows = q
+            .order_by(col, order.clone())
+            .order_by(video::Column::Id, order)
+            .limit(first + 1)
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?;
+        let has_next_page = rows.len() as u64 > first;
+        let items = rows
+            .into_iter()
+            .take(first as usize)
+            .map(|m| {
+                video_from(m).map(|v| {
+                    let key = key_of(sort, &v);
+                    (v, key)
+                })
+            })
+            .collect::<DomainResult<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            has_next_page,
+            has_previous_page: after.is_some(),
+        })
+    }
+
+    async fn count(&self, scope: ListScope, filter: &VideoFilter) -> DomainResult<u64> {
+        filtered(scope, filter)
+            .count(&self.db.conn)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn versions(&self, id: VideoId) -> DomainResult<Vec<VideoVersion>> {
+        Ok(video_version::Entity::find()
+            .filter(video_version::Column::VideoId.eq(id.as_uuid()))
+            .order_by_asc(video_version::Column::Version)
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|m| VideoVersion {
+                version: m.version,
+                size_bytes: m.size_bytes,
+                changes: m.changes,
+                created_at: m.created_at,
+            })
+            .collect())
+    }
+
+    async fn record_view(
+        &self,
+        id: VideoId,
+        viewer_key: &str,
+        now: DateTime<Utc>,
+        window_start: DateTime<Utc>,
+    ) -> DomainResult<(i64, i64)> {
+        let uuid = id.as_uuid();
+        let txn = self.db.write().await.map_err(db_err)?;
+        // Inserted, or updated because the last counted view is older than the window:
+        // either way exactly one row is affected and the view counts.
+        let upsert = Query::insert()
+            .into_table(video_view::Entity)
+            .columns([
+                video_view::Column::VideoId,
+                video_view::Column::ViewerKey,
+                video_view::Column::CountedAt,
+            ])
+            .values([uuid.into(), viewer_key.into(), now.into()])
+            .map_err(DomainError::internal)?
+            .on_conflict(
+                OnConflict::columns([video_view::Column::VideoId, video_view::Column::ViewerKey])
+                    .update_column(video_view::Column::CountedAt)
+                    .action_and_where(
+                        Expr::col((video_view::Entity, video_view::Column::CountedAt))
+                            .lt(window_start),
+                    )
+                    .to_owned(),
+            )
+            .to_owned();
+        let counted = txn.execute(&upsert).await.map_err(db_err)?.rows_affected() > 0;
+        if counted {
+            video::Entity::update_many()
+                .col_expr(
+                    video::Column::ViewCount,
+                    Expr::col(video::Column::ViewCount).add(1),
+                )
+                .filter(video::Column::Id.eq(uuid))
+                .exec(&txn)
+                .await
+                .map_err(db_err)?;
+        }
+        let counts: Option<(i64, i64)> = video::Entity::find_by_id(uuid)
+            .filter(video::Column::DeletedAt.is_null())
+            .select_only()
+            .columns([video::Column::ViewCount, video::Column::LikeCount])
+            .into_tuple()
+            .one(&txn)
+            .await
+            .map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        counts.ok_or(DomainError::NotFound("video"))
+    }
+}

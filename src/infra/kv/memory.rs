@@ -1,0 +1,106 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use crate::domain::auth::{AttemptLimiter, RevocationList};
+use crate::domain::error::DomainResult;
+use crate::domain::DomainError;
+
+/// Expiring keys and counters in process memory, for a single instance.
+#[derive(Default)]
+pub struct MemoryStore {
+    revoked: Mutex<HashMap<String, Instant>>,
+    counters: Mutex<HashMap<String, (u64, Instant)>>,
+}
+
+fn poisoned<T>(_: T) -> DomainError {
+    DomainError::internal(anyhow::anyhow!("in-process store lock poisoned"))
+}
+
+/// Drops expired entries once the map has grown, so memory stays bounded by live keys.
+fn sweep<V>(map: &mut HashMap<String, V>, now: Instant, expiry: impl Fn(&V) -> Instant) {
+    if map.len() >= 1024 && map.len().is_power_of_two() {
+        map.retain(|_, v| expiry(v) > now);
+    }
+}
+
+#[async_trait]
+impl RevocationList for MemoryStore {
+    async fn revoke(&self, keys: &[String], ttl: Duration) -> DomainResult<()> {
+        let now = Instant::now();
+        let mut map = self.revoked.lock().map_err(poisoned)?;
+        for key in keys {
+            map.insert(key.clone(), now + ttl);
+        }
+        sweep(&mut map, now, |until| *until);
+        Ok(())
+    }
+
+    async fn any_revoked(&self, keys: &[String]) -> DomainResult<bool> {
+        let now = Instant::now();
+        let map = self.revoked.lock().map_err(poisoned)?;
+        Ok(keys
+            .iter()
+            .any(|k| map.get(k).is_some_and(|until| *until > now)))
+    }
+}
+
+#[async_trait]
+impl AttemptLimiter for MemoryStore {
+    async fn record(&self, key: &str, window: Duration) -> DomainResult<u64> {
+        let now = Instant::now();
+        let mut map = self.counters.lock().map_err(poisoned)?;
+        let entry = map.entry(key.to_owned()).or_insert((0, now + window));
+        if entry.1 <= now {
+            *entry = (0, now + window);
+        }
+        entry.0 += 1;
+        let count = entry.0;
+        sweep(&mut map, now, |(_, until)| *until);
+        Ok(count)
+    }
+
+    async fn current(&self, key: &str) -> DomainResult<(u64, u64)> {
+        let now = Instant::now();
+        let map = self.counters.lock().map_err(poisoned)?;
+        Ok(match map.get(key) {
+            Some((count, until)) if *until > now => (*count, (*until - now).as_secs().max(1)),
+            _ => (0, 0),
+        })
+    }
+
+    async fn reset(&self, key: &str) -> DomainResult<()> {
+        self.counters.lock().map_err(poisoned)?.remove(key);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn revoked_keys_expire() -> DomainResult<()> {
+        let store = MemoryStore::default();
+        store
+            .revoke(&["jti:a".into()], Duration::from_millis(30))
+            .await?;
+        assert!(store.any_revoked(&["jti:b".into(), "jti:a".into()]).await?);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(!store.any_revoked(&["jti:a".into()]).await?);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn counters_count_within_their_window() -> DomainResult<()> {
+        let store = MemoryStore::default();
+        assert_eq!(store.record("k", Duration::from_secs(60)).await?, 1);
+        assert_eq!(store.record("k", Duration::from_secs(60)).await?, 2);
+        assert_eq!(store.current("k").await?.0, 2);
+        store.reset("k").await?;
+        assert_eq!(store.current("k").await?.0, 0);
+        Ok(())
+    }
+}

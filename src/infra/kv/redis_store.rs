@@ -1,0 +1,106 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+
+use crate::domain::auth::{AttemptLimiter, RevocationList};
+use crate::domain::error::DomainResult;
+use crate::domain::DomainError;
+
+/// Revocations and counters in Redis, shared by every instance. Keys live under `prefix`.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+fn unavailable(err: redis::RedisError) -> DomainError {
+    tracing::error!(error = %err, "redis request failed");
+    DomainError::Unavailable("a backing service is unavailable; try again shortly".into())
+}
+
+impl RedisStore {
+    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
+        let conn = tokio::time::timeout(Duration::from_secs(10), client.get_connection_manager())
+            .await
+            .map_err(|_| anyhow::anyhow!("timed out connecting to redis"))??;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RevocationList for RedisStore {
+    async fn revoke(&self, keys: &[String], ttl: Duration) -> DomainResult<()> {
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.set_ex(self.key(&format!("revoked:{key}")), 1, ttl.as_secs().max(1))
+                .ignore();
+        }
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
+    }
+
+    async fn any_revoked(&self, keys: &[String]) -> DomainResult<bool> {
+        let keys: Vec<String> = keys
+            .iter()
+            .map(|k| self.key(&format!("revoked:{k}")))
+            .collect();
+        let mut conn = self.conn.clone();
+        let found: u64 = conn.exists(keys).await.map_err(unavailable)?;
+        Ok(found > 0)
+    }
+}
+
+#[async_trait]
+impl AttemptLimiter for RedisStore {
+    async fn record(&self, key: &str, window: Duration) -> DomainResult<u64> {
+        let key = self.key(&format!("attempts:{key}"));
+        let mut conn = self.conn.clone();
+        // INCR, and start the window on the first attempt only (EXPIRE NX).
+        let (count,): (u64,) = redis::pipe()
+            .incr(&key, 1u64)
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(window.as_millis() as u64)
+            .arg("NX")
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(count)
+    }
+
+    async fn current(&self, key: &str) -> DomainResult<(u64, u64)> {
+        let key = self.key(&format!("attempts:{key}"));
+        let mut conn = self.conn.clone();
+        let (count, ttl_ms): (Option<u64>, i64) = redis::pipe()
+            .get(&key)
+            .pttl(&key)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok((count.unwrap_or(0), (ttl_ms.max(0) as u64).div_ceil(1000)))
+    }
+
+    async fn reset(&self, key: &str) -> DomainResult<()> {
+        let mut conn = self.conn.clone();
+        conn.del::<_, ()>(self.key(&format!("attempts:{key}")))
+            .await
+            .map_err(unavailable)
+    }
+}

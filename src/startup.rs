@@ -1,0 +1,248 @@
+//! Builds the adapters from config, wires them into [`AppState`] and serves the API.
+//!
+//! [`Application::build`] binds the listener first, so `--listen 127.0.0.1:0` works and
+//! tests learn their port from [`Application::local_addr`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use migration::{Migrator, MigratorTrait};
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::app::{AuthService, FavoriteService, UserService, VideoService};
+use crate::config::{Config, Mode};
+use crate::domain::auth::{AttemptLimiter, RevocationList};
+use crate::infra::auth::{Argon2Hasher, JwtTokens};
+use crate::infra::db::{
+    Database, SqlFavoriteRepository, SqlSessionRepository, SqlUserRepository, SqlVideoRepository,
+};
+use crate::infra::kv::{MemoryStore, RedisStore};
+
+pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+pub const REFRESH_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+const JWT_ISSUER: &str = "reelgraph";
+const JWT_AUDIENCE: &str = "reelgraph-api";
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: Arc<AuthService>,
+    pub users: Arc<UserService>,
+    pub videos: Arc<VideoService>,
+    pub favorites: Arc<FavoriteService>,
+    pub db: Database,
+    pub redis: Option<RedisStore>,
+}
+
+/// The database URL: `DATABASE_URL`, or the SQLite file in the data folder.
+pub fn database_url(config: &Config) -> anyhow::Result<String> {
+    if let Some(url) = &config.database_url {
+        return Ok(url.expose_secret().to_owned());
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data folder {}", config.data_dir.display()))?;
+    Ok(format!(
+        "sqlite://{}?mode=rwc",
+        config.sqlite_path().display()
+    ))
+}
+
+pub async fn connect_database(config: &Config) -> anyhow::Result<Database> {
+    Database::connect(&database_url(config)?, config.db_max_connections).await
+}
+
+/// The access-token secret: configured, or generated once into the data folder.
+fn jwt_secret(config: &Config) -> anyhow::Result<SecretString> {
+    if let Some(secret) = &config.jwt_secret {
+        if secret.expose_secret().len() < 32 {
+            bail!("REELGRAPH_JWT_SECRET must be at least 32 bytes");
+        }
+        return Ok(secret.clone());
+    }
+    if config.mode == Mode::Production {
+        bail!("production mode needs REELGRAPH_JWT_SECRET (at least 32 random bytes); refusing to start");
+    }
+    load_or_create_secret(&config.data_dir.join("jwt-secret"))
+}
+
+fn load_or_create_secret(path: &Path) -> anyhow::Result<SecretString> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(SecretString::from(existing));
+        }
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    write_private(path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a new access-token secret");
+    Ok(SecretString::from(secret))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+/// Connects every adapter and builds the services. Runs migrations when configured.
+pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    let db = connect_database(config).await?;
+    if config.auto_migrate {
+        Migrator::up(&db.conn, None)
+            .await
+            .context("migrations failed")?;
+    }
+    let redis = match &config.redis_url {
+        Some(url) => Some(
+            RedisStore::connect(url.expose_secret(), &config.redis_prefix)
+                .await
+                .context("cannot connect to redis")?,
+        ),
+        None => None,
+    };
+    let (revocations, limiter): (Arc<dyn RevocationList>, Arc<dyn AttemptLimiter>) = match &redis {
+        Some(store) => (Arc::new(store.clone()), Arc::new(store.clone())),
+        None => {
+            let store = Arc::new(MemoryStore::default());
+            (store.clone(), store)
+        }
+    };
+    let secret = jwt_secret(config)?;
+    let hash_concurrency = config.hash_concurrency.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+
+    let user_repo = Arc::new(SqlUserRepository { db: db.clone() });
+    let auth = Arc::new(AuthService {
+        users: user_repo.clone(),
+        sessions: Arc::new(SqlSessionRepository { db: db.clone() }),
+        hasher: Arc::new(Argon2Hasher::new(hash_concurrency)?),
+        tokens: Arc::new(JwtTokens::new(
+            secret.expose_secret().as_bytes(),
+            JWT_ISSUER,
+            JWT_AUDIENCE,
+            ACCESS_TOKEN_TTL,
+        )),
+        revocations,
+        limiter,
+        default_role: config.default_role,
+        refresh_ttl: REFRESH_TOKEN_TTL,
+    });
+    let videos = Arc::new(VideoService {
+        videos: Arc::new(SqlVideoRepository { db: db.clone() }),
+    });
+    let favorites = Arc::new(FavoriteService {
+        favorites: Arc::new(SqlFavoriteRepository { db: db.clone() }),
+        videos: videos.clone(),
+    });
+    Ok(AppState {
+        auth,
+        users: Arc::new(UserService { users: user_repo }),
+        videos,
+        favorites,
+        db,
+        redis,
+    })
+}
+
+pub struct Application {
+    acceptor: TcpAcceptor,
+    addr: SocketAddr,
+    state: AppState,
+    config: Config,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let state = build_state(&config).await?;
+        let acceptor = TcpListener::bind(config.listen.to_string())
+            .into_acceptor()
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = acceptor
+            .local_addr()
+            .into_iter()
+            .find_map(|a| a.as_socket_addr().copied())
+            .context("listener has no socket address")?;
+        Ok(Self {
+            acceptor,
+            addr,
+            state,
+            config,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then drains requests for up to 10 seconds.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_with_shutdown(shutdown_signal()).await
+    }
+
+    pub async fn run_with_shutdown(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = crate::api::routes(self.state.clone(), &self.config);
+        tracing::info!(addr = %self.addr, "reelgraph listening; GraphiQL at http://{}/graphiql", self.addr);
+        poem::Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, signal, Some(Duration::from_secs(10)))
+            .await?;
+        self.state.db.conn.clone().close().await.ok();
+        tracing::info!("reelgraph stopped");
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}
