@@ -109,6 +109,7 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 
 /// Connects every adapter and builds the services. Runs migrations when configured.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    let secret = jwt_secret(config)?;
     let db = connect_database(config).await?;
     if config.auto_migrate {
         Migrator::up(&db.conn, None)
@@ -130,7 +131,6 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             (store.clone(), store)
         }
     };
-    let secret = jwt_secret(config)?;
     let hash_concurrency = config.hash_concurrency.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -160,9 +160,13 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         favorites: Arc::new(SqlFavoriteRepository { db: db.clone() }),
         videos: videos.clone(),
     });
+    let users = Arc::new(UserService {
+        users: user_repo,
+        auth: auth.clone(),
+    });
     Ok(AppState {
         auth,
-        users: Arc::new(UserService { users: user_repo }),
+        users,
         videos,
         favorites,
         db,

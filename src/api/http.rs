@@ -216,26 +216,27 @@ async fn viewer_for(req: &Request, state: &AppState) -> Result<Viewer, DomainErr
     state.auth.authenticate(token).await
 }
 
-/// A request error (syntax, validation, variables) leaves no data and no error paths.
+/// A request error (syntax, validation, variables) leaves no data, and its errors come
+/// from async-graphql itself: they carry no path, or no code (every resolver error has a
+/// code from [`super::error::to_gql`]).
 fn is_request_error(resp: &async_graphql::Response) -> bool {
     resp.data == async_graphql::Value::Null
         && !resp.errors.is_empty()
-        && resp.errors.iter().all(|e| e.path.is_empty())
+        && resp.errors.iter().all(|e| {
+            e.path.is_empty()
+                || e.extensions
+                    .as_ref()
+                    .is_none_or(|x| x.get("code").is_none())
+        })
 }
 
-/// Adds the request id and, where missing, a code to every error.
-fn decorate(resp: &mut async_graphql::Response, request_id: &str, request_error: bool) {
+/// Adds the request id and, where missing, a code to every error. Errors without a code
+/// come from async-graphql's parsing, validation and input coercion: bad user input.
+fn decorate(resp: &mut async_graphql::Response, request_id: &str) {
     for err in &mut resp.errors {
         let ext = err.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
-            ext.set(
-                "code",
-                if request_error || err.path.is_empty() {
-                    ErrorCode::BadUserInput.as_str()
-                } else {
-                    ErrorCode::Internal.as_str()
-                },
-            );
+            ext.set("code", ErrorCode::BadUserInput.as_str());
         }
         ext.set("requestId", request_id);
     }
@@ -383,10 +384,7 @@ pub async fn graphql(
             },
             tokio::spawn,
         );
-        r.data(viewer.clone())
-            
-            .data(users)
-            .data(favorited)
+        r.data(viewer.clone()).data(users).data(favorited)
     };
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(with_data(r)),
@@ -399,14 +397,11 @@ pub async fn graphql(
     let request_error = match &mut response {
         BatchResponse::Single(r) => {
             let request_error = is_request_error(r);
-            decorate(r, &request_id, request_error);
+            decorate(r, &request_id);
             request_error
         }
         BatchResponse::Batch(items) => {
-            items.iter_mut().for_each(|r| {
-                let request_error = is_request_error(r);
-                decorate(r, &request_id, request_error);
-            });
+            items.iter_mut().for_each(|r| decorate(r, &request_id));
             false
         }
     };

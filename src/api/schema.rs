@@ -10,9 +10,11 @@ use super::video::{VideoMutation, VideoQuery};
 use crate::startup::AppState;
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(UserQuery, VideoQuery, FavoriteQuery);
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(AuthMutation, UserMutation, VideoMutation, FavoriteMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -292,12 +292,17 @@ impl AuthService {
 
     pub async fn logout_all(&self, viewer: &Viewer) -> DomainResult<bool> {
         let (id, _) = viewer.require_user()?;
+        self.end_all_sessions(id, "logout_all").await?;
+        Ok(true)
+    }
+
+    /// Ends every session of `user` and revokes their access tokens at once.
+    pub async fn end_all_sessions(&self, user: UserId, reason: &str) -> DomainResult<()> {
         let revoked = self
             .sessions
-            .revoke_all(id, None, "logout_all", Utc::now())
+            .revoke_all(user, None, reason, Utc::now())
             .await?;
-        self.revoke_sessions(&revoked).await?;
-        Ok(true)
+        self.revoke_sessions(&revoked).await
     }
 
     /// Changes the password after checking the current one; every other session ends.

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::AuthService;
 use crate::domain::auth::Viewer;
 use crate::domain::error::DomainResult;
 use crate::domain::text::fold_key;
@@ -12,6 +13,7 @@ use crate::domain::{DomainError, UserId};
 
 pub struct UserService {
     pub users: Arc<dyn UserRepository>,
+    pub auth: Arc<AuthService>,
 }
 
 /// A profile edit as the client sent it: `Some(None)` clears a field.
@@ -90,7 +92,9 @@ impl UserService {
     }
 
     /// ADMIN and up may set roles below their own; only SUPER_ADMIN grants or removes
-    /// ADMIN and SUPER_ADMIN. Nobody changes their own role.
+    /// ADMIN and SUPER_ADMIN. Nobody changes their own role. Access tokens carry the role,
+    /// so a change ends the user's sessions: they sign in again and get the new role at
+    /// once, and a demoted admin keeps no power for the rest of a token's life.
     pub async fn set_role(
         &self,
         viewer: &Viewer,
@@ -112,7 +116,11 @@ impl UserService {
                 "only SUPER_ADMIN may grant or remove ADMIN and SUPER_ADMIN",
             ));
         }
-        self.users.set_role(target, role).await
+        let updated = self.users.set_role(target, role).await?;
+        if updated.role != user.role {
+            self.auth.end_all_sessions(target, "role_changed").await?;
+        }
+        Ok(updated)
     }
 
     /// Email is shown to the user themself and to admins.

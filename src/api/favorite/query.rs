@@ -16,14 +16,14 @@ impl FavoriteQuery {
         &self,
         ctx: &Context<'_>,
         kind: Option<GqlTargetKind>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<FavoriteConnection> {
         let kind = kind.map(Into::into);
         let (user, page) = ctx
             .state()
             .favorites
-            .list(ctx.viewer(), kind, Some(first.into()), after.as_deref())
+            .list(ctx.viewer(), kind, first.map(i64::from), after.as_deref())
             .await
             .gql()?;
         Ok(FavoriteConnection {

@@ -54,11 +54,17 @@ pub struct UserView {
 
 impl UserView {
     pub fn new(user: User) -> Self {
-        UserView { user, is_caller: false }
+        UserView {
+            user,
+            is_caller: false,
+        }
     }
 
     pub fn caller(user: User) -> Self {
-        UserView { user, is_caller: true }
+        UserView {
+            user,
+            is_caller: true,
+        }
     }
 }
 
@@ -93,7 +99,8 @@ impl UserView {
     }
 
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        (self.is_caller || UserService::may_see_email(ctx.viewer(), &self.user)).then_some(self.user.email.as_str())
+        (self.is_caller || UserService::may_see_email(ctx.viewer(), &self.user))
+            .then_some(self.user.email.as_str())
     }
 
     /// This user's videos that the viewer may list, newest first.

@@ -28,10 +28,10 @@ impl VideoQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<VideoFilterInput>,
-        #[graphql(default)] sort: GqlVideoSort,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default_with = "Some(GqlVideoSort::Newest)")] sort: Option<GqlVideoSort>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<VideoConnection> {
-        VideoConnection::load(ctx, filter, Some(sort), Some(first), after).await
+        VideoConnection::load(ctx, filter, sort, first, after).await
     }
 }

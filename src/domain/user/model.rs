@@ -93,7 +93,7 @@ impl Password {
 
     pub fn parse(raw: &str, field: &str) -> Result<Self, DomainError> {
         let len = raw.chars().count();
-        if len < Self::MIN_CHARS || len > Self::MAX_CHARS {
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&len) {
             return Err(DomainError::bad_input(
                 field,
                 format!(

@@ -1,0 +1,88 @@
+//! Arrows point inward: the domain imports no IO crate, the app layer no transport.
+
+use std::path::Path;
+
+fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push((
+                path.display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+}
+
+fn violations(layer: &str, forbidden: &[&str]) -> Vec<String> {
+    let mut files = Vec::new();
+    sources(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src")
+            .join(layer),
+        &mut files,
+    );
+    assert!(!files.is_empty(), "no sources under src/{layer}");
+    let mut found = Vec::new();
+    for (path, text) in files {
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            for name in forbidden {
+                if code.contains(&format!("{name}::")) || code.contains(&format!("use {name}")) {
+                    found.push(format!("{path}:{}: {name}", n + 1));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn domain_imports_no_io_crate() {
+    let found = violations(
+        "domain",
+        &[
+            "sea_orm",
+            "sqlx",
+            "async_graphql",
+            "poem",
+            "redis",
+            "tantivy",
+            "azure_storage_blob",
+            "azure_core",
+            "apalis",
+            "tokio",
+            "crate::infra",
+            "crate::api",
+            "crate::app",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "domain must stay pure:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn app_layer_knows_no_transport_or_adapter() {
+    let found = violations(
+        "app",
+        &[
+            "sea_orm",
+            "sqlx",
+            "async_graphql",
+            "poem",
+            "redis",
+            "crate::infra",
+            "crate::api",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "app must not reach outward:\n{}",
+        found.join("\n")
+    );
+}

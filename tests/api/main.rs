@@ -1,0 +1,12 @@
+//! Black-box tests through the real server. One binary, so the build links once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod bad_inputs;
+mod favorites;
+mod helpers;
+mod http_spec;
+mod layering;
+mod schema;
+mod shared_redis;
+mod videos;
