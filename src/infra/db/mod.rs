@@ -5,6 +5,7 @@
 //! transaction starts `IMMEDIATE`, so two writers queue on the lock instead of one of them
 //! failing with "database is locked" when it upgrades from reader to writer.
 
+mod bulk;
 mod convert;
 pub mod entities;
 mod favorite_repo;
@@ -23,6 +24,7 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
+pub use bulk::insert_all;
 pub use favorite_repo::SqlFavoriteRepository;
 pub use session_repo::SqlSessionRepository;
 pub use user_repo::SqlUserRepository;
