@@ -72,12 +72,10 @@ impl FavoriteService {
     ) -> DomainResult<(UserId, Page<Favorite, FavoriteKey>)> {
         let (user, _) = viewer.require_user()?;
         let after = after.map(cursor::decode_favorite).transpose()?;
-        let has_previous = after.is_some();
-        let mut page = self
+        let page = self
             .favorites
             .list(user, kind, after, clamp_first(first))
             .await?;
-        page.has_previous_page = has_previous;
         Ok((user, page))
     }
 

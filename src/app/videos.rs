@@ -223,13 +223,9 @@ impl VideoService {
         after: Option<&str>,
     ) -> DomainResult<Page<Video, SortKey>> {
         let after = after.map(|c| cursor::decode_video(sort, c)).transpose()?;
-        let has_previous = after.is_some();
-        let mut page = self
-            .videos
+        self.videos
             .list(Self::scope(viewer), filter, sort, after, clamp_first(first))
-            .await?;
-        page.has_previous_page = has_previous;
-        Ok(page)
+            .await
     }
 
     pub async fn count(&self, viewer: &Viewer, filter: &VideoFilter) -> DomainResult<u64> {

@@ -342,25 +342,12 @@ async fn seed_videos(
                 status: Set("DRAFT".into()),
                 visibility: Set(p.visibility.into()),
                 published_at: Set(p.published.then_some(p.created_at + Duration::hours(1))),
-                duration_seconds: Set(None),
-                width: Set(None),
-                height: Set(None),
-                format: Set(None),
-                size_bytes: Set(None),
-                media_key: Set(None),
-                thumbnail_key: Set(None),
-                processing_stage: Set(None),
-                processing_progress: Set(0),
-                processing_error: Set(None),
-                processing_updated_at: Set(None),
-                seo_title: Set(None),
-                seo_description: Set(None),
                 seo_keywords: Set("[]".into()),
                 view_count: Set(p.views),
                 like_count: Set(likes[i]),
                 created_at: Set(p.created_at),
                 updated_at: Set(p.created_at),
-                deleted_at: Set(None),
+                ..Default::default()
             });
         }
         let err = |e| anyhow::anyhow!("{e:?}");

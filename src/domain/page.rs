@@ -21,11 +21,27 @@ pub struct Page<T, K> {
 }
 
 impl<T, K> Page<T, K> {
-    pub fn empty() -> Self {
+    /// Builds a page from up to `first + 1` rows read in order: an extra row only says
+    /// that another page exists.
+    pub fn from_rows(
+        rows: Vec<T>,
+        first: u64,
+        has_previous_page: bool,
+        key: impl Fn(&T) -> K,
+    ) -> Self {
+        let has_next_page = rows.len() as u64 > first;
+        let items = rows
+            .into_iter()
+            .take(first as usize)
+            .map(|item| {
+                let k = key(&item);
+                (item, k)
+            })
+            .collect();
         Page {
-            items: Vec::new(),
-            has_next_page: false,
-            has_previous_page: false,
+            items,
+            has_next_page,
+            has_previous_page,
         }
     }
 }

@@ -191,26 +191,17 @@ impl FavoriteRepository for SqlFavoriteRepository {
             .all(&self.db.conn)
             .await
             .map_err(db_err)?;
-        let has_next_page = rows.len() as u64 > first;
-        let items = rows
+        let favorites = rows
             .into_iter()
-            .take(first as usize)
-            .map(|m| {
-                favorite_from(m).map(|f| {
-                    let key = FavoriteKey {
-                        created_at: f.created_at,
-                        kind: f.kind,
-                        target_id: f.target_id,
-                    };
-                    (f, key)
-                })
-            })
+            .map(favorite_from)
             .collect::<DomainResult<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            has_next_page,
-            has_previous_page: after.is_some(),
-        })
+        Ok(Page::from_rows(favorites, first, after.is_some(), |f| {
+            FavoriteKey {
+                created_at: f.created_at,
+                kind: f.kind,
+                target_id: f.target_id,
+            }
+        }))
     }
 
     async fn count(&self, user: UserId, kind: Option<TargetKind>) -> DomainResult<u64> {

@@ -210,26 +210,12 @@ impl VideoRepository for SqlVideoRepository {
             tags: Set(to_json_list(&new.tags)),
             status: Set(VideoStatus::Draft.as_str().to_owned()),
             visibility: Set(new.visibility.as_str().to_owned()),
-            published_at: Set(None),
-            duration_seconds: Set(None),
-            width: Set(None),
-            height: Set(None),
-            format: Set(None),
-            size_bytes: Set(None),
-            media_key: Set(None),
-            thumbnail_key: Set(None),
-            processing_stage: Set(None),
-            processing_progress: Set(0),
-            processing_error: Set(None),
-            processing_updated_at: Set(None),
             seo_title: Set(new.seo_title),
             seo_description: Set(new.seo_description),
             seo_keywords: Set(to_json_list(&new.seo_keywords)),
-            view_count: Set(0),
-            like_count: Set(0),
             created_at: Set(new.now),
             updated_at: Set(new.now),
-            deleted_at: Set(None),
+            ..Default::default()
         };
         let row = video::Entity::insert(model)
             .exec_with_returning(&txn)
@@ -364,22 +350,13 @@ impl VideoRepository for SqlVideoRepository {
             .all(&self.db.conn)
             .await
             .map_err(db_err)?;
-        let has_next_page = rows.len() as u64 > first;
-        let items = rows
+        let videos = rows
             .into_iter()
-            .take(first as usize)
-            .map(|m| {
-                video_from(m).map(|v| {
-                    let key = key_of(sort, &v);
-                    (v, key)
-                })
-            })
+            .map(video_from)
             .collect::<DomainResult<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            has_next_page,
-            has_previous_page: after.is_some(),
-        })
+        Ok(Page::from_rows(videos, first, after.is_some(), |v| {
+            key_of(sort, v)
+        }))
     }
 
     async fn count(&self, scope: ListScope, filter: &VideoFilter) -> DomainResult<u64> {
