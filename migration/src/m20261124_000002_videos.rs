@@ -179,49 +179,37 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // Keyset orders: every sort ends with the id as tie-breaker.
-        index(
-            manager,
-            "idx_videos_created",
-            Videos::Table,
-            &[Videos::CreatedAt, Videos::Id],
-        )
-        .await?;
-        index(
-            manager,
-            "idx_videos_owner_created",
-            Videos::Table,
-            &[Videos::OwnerId, Videos::CreatedAt, Videos::Id],
-        )
-        .await?;
-        index(
-            manager,
-            "idx_videos_likes",
-            Videos::Table,
-            &[Videos::LikeCount, Videos::Id],
-        )
-        .await?;
-        index(
-            manager,
-            "idx_videos_views",
-            Videos::Table,
-            &[Videos::ViewCount, Videos::Id],
-        )
-        .await?;
-        index(
-            manager,
-            "idx_videos_status",
-            Videos::Table,
-            &[Videos::Status],
-        )
-        .await?;
-        index(
-            manager,
-            "idx_videos_visibility_published",
-            Videos::Table,
-            &[Videos::Visibility, Videos::PublishedAt],
-        )
-        .await?;
+        // Keyset orders: every sort ends with the id as tie-breaker. Public feeds filter on
+        // visibility first, so each public order has its own (visibility, key, id) index
+        // and a page is an ordered index range whatever the table size.
+        let indexes: [(&str, &[Videos]); 8] = [
+            ("idx_videos_created", &[Videos::CreatedAt, Videos::Id]),
+            ("idx_videos_likes", &[Videos::LikeCount, Videos::Id]),
+            ("idx_videos_views", &[Videos::ViewCount, Videos::Id]),
+            (
+                "idx_videos_owner_created",
+                &[Videos::OwnerId, Videos::CreatedAt, Videos::Id],
+            ),
+            (
+                "idx_videos_owner_likes",
+                &[Videos::OwnerId, Videos::LikeCount, Videos::Id],
+            ),
+            (
+                "idx_videos_public_created",
+                &[Videos::Visibility, Videos::CreatedAt, Videos::Id],
+            ),
+            (
+                "idx_videos_public_likes",
+                &[Videos::Visibility, Videos::LikeCount, Videos::Id],
+            ),
+            (
+                "idx_videos_public_views",
+                &[Videos::Visibility, Videos::ViewCount, Videos::Id],
+            ),
+        ];
+        for (name, cols) in indexes {
+            index(manager, name, Videos::Table, cols).await?;
+        }
 
         manager
             .create_table(label_table(

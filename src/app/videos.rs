@@ -202,15 +202,17 @@ impl VideoService {
         Ok(true)
     }
 
-    /// Which videos `viewer` may list, given the filter.
-    pub fn scope(viewer: &Viewer) -> ListScope {
+    /// Which videos `viewer` may list with `filter`: admins everything; owners all of
+    /// their own when they filter by themselves (drafts, private and unlisted included);
+    /// everyone else published PUBLIC videos. Keeping other listings to one shape keeps
+    /// every feed on one ordered index.
+    pub fn scope(viewer: &Viewer, filter: &VideoFilter) -> ListScope {
         if viewer.can(Permission::ManageAnyVideo) {
-            ListScope::All
-        } else {
-            match viewer.user_id() {
-                Some(id) => ListScope::PublicAndOwn(id),
-                None => ListScope::Public,
-            }
+            return ListScope::All;
+        }
+        match (viewer.user_id(), filter.owner_id) {
+            (Some(me), Some(owner)) if me == owner => ListScope::Owner(me),
+            _ => ListScope::Public,
         }
     }
 
@@ -224,12 +226,12 @@ impl VideoService {
     ) -> DomainResult<Page<Video, SortKey>> {
         let after = after.map(|c| cursor::decode_video(sort, c)).transpose()?;
         self.videos
-            .list(Self::scope(viewer), filter, sort, after, clamp_first(first))
+            .list(Self::scope(viewer, filter), filter, sort, after, clamp_first(first))
             .await
     }
 
     pub async fn count(&self, viewer: &Viewer, filter: &VideoFilter) -> DomainResult<u64> {
-        self.videos.count(Self::scope(viewer), filter).await
+        self.videos.count(Self::scope(viewer, filter), filter).await
     }
 
     pub async fn versions(&self, id: VideoId) -> DomainResult<Vec<VideoVersion>> {

@@ -7,6 +7,7 @@ mod favorites;
 mod helpers;
 mod http_spec;
 mod layering;
+mod operations;
 mod schema;
 mod shared_redis;
 mod videos;

@@ -8,7 +8,7 @@ use poem::listener::TcpListener;
 use poem::web::{Data, Json, Path};
 use poem::{get, handler, EndpointExt, Route, Server};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, DatabaseConnection, FromQueryResult, JsonValue, Statement,
+    ConnectOptions, DatabaseConnection, FromQueryResult, JsonValue, Statement,
 };
 
 #[handler]

@@ -41,13 +41,13 @@ pub struct VideoFilter {
     pub visibility: Option<Visibility>,
 }
 
-/// Which videos a listing may show, decided by the use case from the viewer.
+/// Which videos a listing may show, decided by the use case from the viewer and filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListScope {
     /// Published PUBLIC videos only.
     Public,
-    /// Published PUBLIC videos plus every undeleted video of this owner.
-    PublicAndOwn(UserId),
+    /// Every undeleted video of this owner (the owner listing their own).
+    Owner(UserId),
     /// Every undeleted video (admins).
     All,
 }

@@ -109,11 +109,7 @@ fn filtered(scope: ListScope, filter: &VideoFilter) -> Select<video::Entity> {
     let mut q = video::Entity::find().filter(video::Column::DeletedAt.is_null());
     q = match scope {
         ListScope::Public => q.filter(public_condition()),
-        ListScope::PublicAndOwn(owner) => q.filter(
-            Condition::any()
-                .add(public_condition())
-                .add(video::Column::OwnerId.eq(owner.as_uuid())),
-        ),
+        ListScope::Owner(owner) => q.filter(video::Column::OwnerId.eq(owner.as_uuid())),
         ListScope::All => q,
     };
     if let Some(owner) = filter.owner_id {
@@ -167,17 +163,13 @@ fn key_of(sort: VideoSort, v: &Video) -> SortKey {
     }
 }
 
-/// `(col, id) < (value, id)` for descending orders, `>` for ascending, spelled out so
-/// that both SQLite and PostgreSQL use the index.
+/// `(col, id) < (value, id)` for descending orders, `>` for ascending: a row-value
+/// comparison both SQLite and PostgreSQL turn into an index range.
 fn after_condition(sort: VideoSort, key: &SortKey) -> DomainResult<Condition> {
     let (col, order) = sort_column(sort);
-    let (value, id): (sea_orm::Value, uuid::Uuid) = match (sort, key) {
-        (VideoSort::Newest | VideoSort::Oldest, SortKey::Created(at, id)) => {
-            ((*at).into(), id.as_uuid())
-        }
-        (VideoSort::MostLiked | VideoSort::MostViewed, SortKey::Count(n, id)) => {
-            ((*n).into(), id.as_uuid())
-        }
+    let value: sea_orm::Value = match (sort, key) {
+        (VideoSort::Newest | VideoSort::Oldest, SortKey::Created(at, _)) => (*at).into(),
+        (VideoSort::MostLiked | VideoSort::MostViewed, SortKey::Count(n, _)) => (*n).into(),
         _ => {
             return Err(DomainError::bad_input(
                 "after",
@@ -185,15 +177,15 @@ fn after_condition(sort: VideoSort, key: &SortKey) -> DomainResult<Condition> {
             ))
         }
     };
-    let (beyond, id_beyond) = match order {
-        Order::Desc => (Expr::col(col).lt(value.clone()), video::Column::Id.lt(id)),
-        _ => (Expr::col(col).gt(value.clone()), video::Column::Id.gt(id)),
+    let id = match key {
+        SortKey::Created(_, id) | SortKey::Count(_, id) => id.as_uuid(),
     };
-    Ok(Condition::any().add(beyond).add(
-        Condition::all()
-            .add(Expr::col(col).eq(value))
-            .add(id_beyond),
-    ))
+    let left = Expr::tuple([Expr::col(col), Expr::col(video::Column::Id)]);
+    let right = Expr::tuple([Expr::val(value), Expr::val(id)]);
+    Ok(Condition::all().add(match order {
+        Order::Desc => left.lt(right),
+        _ => left.gt(right),
+    }))
 }
 
 #[async_trait]
