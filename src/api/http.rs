@@ -86,11 +86,11 @@ fn error_body(code: ErrorCode, message: &str, request_id: &str) -> Value {
     json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str(), "requestId": request_id } }] })
 }
 
-fn respond(status: StatusCode, media: MediaType, body: &Value) -> Response {
+fn respond(status: StatusCode, media: MediaType, body: String) -> Response {
     Response::builder()
         .status(status)
         .content_type(media.header())
-        .body(body.to_string())
+        .body(body)
 }
 
 fn reject(
@@ -100,7 +100,11 @@ fn reject(
     message: &str,
     request_id: &str,
 ) -> Response {
-    respond(status, media, &error_body(code, message, request_id))
+    respond(
+        status,
+        media,
+        error_body(code, message, request_id).to_string(),
+    )
 }
 
 /// A request's operations, parsed from the query string (GET) or the body (POST).
@@ -410,8 +414,9 @@ pub async fn graphql(
     } else {
         StatusCode::OK
     };
-    let body = serde_json::to_value(&response)
-        .unwrap_or_else(|_| error_body(ErrorCode::Internal, "internal error", &request_id));
+    let body = serde_json::to_string(&response).unwrap_or_else(|_| {
+        error_body(ErrorCode::Internal, "internal error", &request_id).to_string()
+    });
     let elapsed = started.elapsed();
     metrics::histogram!("reelgraph_graphql_request_seconds").record(elapsed.as_secs_f64());
     metrics::counter!("reelgraph_graphql_requests_total", "status" => status.as_str().to_owned())
@@ -423,7 +428,7 @@ pub async fn graphql(
             "graphql request"
         )
     });
-    respond(status, media, &body)
+    respond(status, media, body)
 }
 
 #[cfg(test)]

@@ -226,7 +226,13 @@ impl VideoService {
     ) -> DomainResult<Page<Video, SortKey>> {
         let after = after.map(|c| cursor::decode_video(sort, c)).transpose()?;
         self.videos
-            .list(Self::scope(viewer, filter), filter, sort, after, clamp_first(first))
+            .list(
+                Self::scope(viewer, filter),
+                filter,
+                sort,
+                after,
+                clamp_first(first),
+            )
             .await
     }
 

@@ -152,11 +152,22 @@ async fn visibility_rules_hold_for_fetching_and_listing() {
         listed(&app, Some(&other), json!(null)).await,
         vec!["public"]
     );
-    assert_eq!(listed(&app, Some(&owner), json!(null)).await, vec!["public"], "the feed is public videos only");
+    assert_eq!(
+        listed(&app, Some(&owner), json!(null)).await,
+        vec!["public"],
+        "the feed is public videos only"
+    );
     let mut own = listed(&app, Some(&owner), json!({ "ownerId": owner.id })).await;
     own.sort();
-    assert_eq!(own, vec!["draft", "private", "public", "unlisted"], "owners list all their own");
-    assert_eq!(listed(&app, Some(&other), json!({ "ownerId": owner.id })).await, vec!["public"]);
+    assert_eq!(
+        own,
+        vec!["draft", "private", "public", "unlisted"],
+        "owners list all their own"
+    );
+    assert_eq!(
+        listed(&app, Some(&other), json!({ "ownerId": owner.id })).await,
+        vec!["public"]
+    );
     assert_eq!(listed(&app, Some(&admin), json!(null)).await.len(), 4);
 
     let user_videos = app

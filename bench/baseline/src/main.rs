@@ -7,9 +7,7 @@ use poem::http::StatusCode;
 use poem::listener::TcpListener;
 use poem::web::{Data, Json, Path};
 use poem::{get, handler, EndpointExt, Route, Server};
-use sea_orm::{
-    ConnectOptions, DatabaseConnection, FromQueryResult, JsonValue, Statement,
-};
+use sea_orm::{ConnectOptions, DatabaseConnection, FromQueryResult, JsonValue, Statement};
 
 #[handler]
 async fn video(
