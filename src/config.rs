@@ -103,7 +103,7 @@ pub struct Config {
     )]
     pub db_max_connections: u32,
 
-    /// Password hashes computed at once (each holds 19 MiB); default: the number of CPUs.
+    /// Password hashes computed at once (each holds 19 MiB); default: half the CPUs.
     #[arg(long, env = "REELGRAPH_HASH_CONCURRENCY", global = true)]
     pub hash_concurrency: Option<usize>,
 

@@ -131,10 +131,13 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             (store.clone(), store)
         }
     };
+    // Half the CPUs by default: a login storm then leaves the other half to serve
+    // everything else instead of queueing every request behind argon2.
     let hash_concurrency = config.hash_concurrency.unwrap_or_else(|| {
-        std::thread::available_parallelism()
+        let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
-            .unwrap_or(2)
+            .unwrap_or(2);
+        (cpus / 2).max(1)
     });
 
     let user_repo = Arc::new(SqlUserRepository { db: db.clone() });

@@ -12,7 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use migration::{Migrator, MigratorTrait};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -214,6 +216,13 @@ pub async fn run(config: &Config, users: u32, videos: u32, seed: u64) -> anyhow:
     let user_ids = seed_users(&db, users, seed, &bar).await?;
     seed_videos(&db, &user_ids, videos, seed, &likes, &bar).await?;
     seed_favorites(&db, &user_ids, favorites, seed, &bar).await?;
+    // Fresh statistics, or the planners pick plans for an empty table (PostgreSQL sorted
+    // every public video for each feed page until autovacuum caught up).
+    bar.set_message("analyze");
+    db.conn
+        .execute_unprepared("ANALYZE")
+        .await
+        .context("ANALYZE failed")?;
     bar.finish_with_message("done");
     println!(
         "seeded {users} users, {videos} videos and their favorites in {:.1}s (password for every demo user: {DEMO_PASSWORD})",
