@@ -352,25 +352,14 @@ pub async fn graphql(
             return resp;
         }
         Err(err) => {
-            let gql = super::error::to_gql(err);
-            let code = gql
-                .extensions
-                .as_ref()
-                .and_then(|e| e.get("code"))
-                .map(|c| c.to_string().trim_matches('"').to_owned())
-                .unwrap_or_default();
-            let code = if code == "UNAVAILABLE" {
-                ErrorCode::Unavailable
-            } else {
-                ErrorCode::Internal
+            // The revocation list is unreachable (UNAVAILABLE) or broke (INTERNAL, logged
+            // with its cause inside the request span by `to_gql`).
+            let (status, code) = match err.code() {
+                ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+                _ => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
             };
-            return reject(
-                StatusCode::SERVICE_UNAVAILABLE,
-                media,
-                code,
-                &gql.message,
-                &request_id,
-            );
+            let message = span.in_scope(|| super::error::to_gql(err)).message;
+            return reject(status, media, code, &message, &request_id);
         }
     };
 

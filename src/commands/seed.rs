@@ -318,7 +318,7 @@ async fn seed_videos(
         let end = (start + VIDEOS_PER_BATCH).min(n);
         let (mut vids, mut tags, mut cats, mut versions) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for i in start..end {
+        for (i, &like_count) in likes.iter().enumerate().take(end).skip(start) {
             let p = plan_video(seed, i, users.len());
             let owner = users[p.owner];
             for t in &p.tags {
@@ -353,7 +353,7 @@ async fn seed_videos(
                 published_at: Set(p.published.then_some(p.created_at + Duration::hours(1))),
                 seo_keywords: Set("[]".into()),
                 view_count: Set(p.views),
-                like_count: Set(likes[i]),
+                like_count: Set(like_count),
                 created_at: Set(p.created_at),
                 updated_at: Set(p.created_at),
                 ..Default::default()
