@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_inputs;
+mod cli;
 mod favorites;
 mod helpers;
 mod http_spec;
