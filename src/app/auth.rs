@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::Utc;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -24,6 +23,7 @@ use crate::domain::user::{
     DisplayName, Email, NewUser, Password, Role, User, UserRepository, Username,
 };
 use crate::domain::{DomainError, SessionId, UserId};
+use crate::domain::clock;
 
 /// Failed logins allowed per account in [`LOGIN_WINDOW`] before further tries are refused.
 pub const MAX_LOGIN_FAILURES: u64 = 5;
@@ -96,7 +96,7 @@ impl AuthService {
                 password_hash,
                 display_name,
                 role: self.default_role,
-                now: Utc::now(),
+                now: clock::now(),
             })
             .await?;
         self.start_session(user).await
@@ -120,7 +120,7 @@ impl AuthService {
                 password_hash,
                 display_name: None,
                 role,
-                now: Utc::now(),
+                now: clock::now(),
             })
             .await
     }
@@ -175,7 +175,7 @@ impl AuthService {
             .create(
                 user.id,
                 &hash_refresh_token(&refresh_token),
-                Utc::now(),
+                clock::now(),
                 self.refresh_ttl,
             )
             .await?;
@@ -198,7 +198,7 @@ impl AuthService {
             .rotate(
                 &hash_refresh_token(refresh_token),
                 &hash_refresh_token(&new_token),
-                Utc::now(),
+                clock::now(),
                 self.refresh_ttl,
             )
             .await?;
@@ -269,7 +269,7 @@ impl AuthService {
         if let Some(token) = refresh_token {
             if let Some((other, owner)) = self
                 .sessions
-                .session_of(&hash_refresh_token(token), Utc::now())
+                .session_of(&hash_refresh_token(token), clock::now())
                 .await?
             {
                 if owner != *id {
@@ -281,7 +281,7 @@ impl AuthService {
             }
         }
         for s in &to_revoke {
-            self.sessions.revoke(*s, "logout", Utc::now()).await?;
+            self.sessions.revoke(*s, "logout", clock::now()).await?;
         }
         self.revocations
             .revoke(&[format!("jti:{jti}")], self.tokens.ttl())
@@ -300,7 +300,7 @@ impl AuthService {
     pub async fn end_all_sessions(&self, user: UserId, reason: &str) -> DomainResult<()> {
         let revoked = self
             .sessions
-            .revoke_all(user, None, reason, Utc::now())
+            .revoke_all(user, None, reason, clock::now())
             .await?;
         self.revoke_sessions(&revoked).await
     }
@@ -339,7 +339,7 @@ impl AuthService {
         self.users.set_password_hash(*id, &hash).await?;
         let revoked = self
             .sessions
-            .revoke_all(*id, Some(*session), "password_changed", Utc::now())
+            .revoke_all(*id, Some(*session), "password_changed", clock::now())
             .await?;
         self.revoke_sessions(&revoked).await?;
         Ok(true)

@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::Utc;
 use uuid::Uuid;
 
 use super::cursor;
@@ -14,6 +13,7 @@ use crate::domain::favorite::{Favorite, FavoriteKey, FavoriteRepository, TargetK
 use crate::domain::page::{clamp_first, Page};
 use crate::domain::user::Permission;
 use crate::domain::{DomainError, UserId, VideoId};
+use crate::domain::clock;
 
 pub struct FavoriteService {
     pub favorites: Arc<dyn FavoriteRepository>,
@@ -50,7 +50,7 @@ impl FavoriteService {
     ) -> DomainResult<Favorite> {
         let user = viewer.require(Permission::Read, "favorite")?;
         self.check_target(viewer, kind, target).await?;
-        self.favorites.add(user, kind, target, Utc::now()).await
+        self.favorites.add(user, kind, target, clock::now()).await
     }
 
     pub async fn remove(

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 
 use super::cursor;
 use crate::domain::auth::Viewer;
@@ -16,6 +15,7 @@ use crate::domain::video::{
     VideoVersion, Visibility,
 };
 use crate::domain::{DomainError, VideoId};
+use crate::domain::clock;
 
 /// A viewer's views of one video count once per this window.
 pub const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);
@@ -87,7 +87,7 @@ impl VideoService {
             seo_keywords: SeoKeywords::parse(&input.seo_keywords)
                 .map_err(field)?
                 .into_inner(),
-            now: Utc::now(),
+            now: clock::now(),
         };
         self.videos.create(video).await
     }
@@ -174,7 +174,7 @@ impl VideoService {
         }
         let by = viewer.require_user()?.0;
         self.videos
-            .update(id, changes, &changed, by, Utc::now())
+            .update(id, changes, &changed, by, clock::now())
             .await
     }
 
@@ -184,7 +184,7 @@ impl VideoService {
         if video.is_published() {
             return Ok(video);
         }
-        let now = Utc::now();
+        let now = clock::now();
         self.videos.set_published(id, Some(now), now).await
     }
 
@@ -193,12 +193,12 @@ impl VideoService {
         if !video.is_published() {
             return Ok(video);
         }
-        self.videos.set_published(id, None, Utc::now()).await
+        self.videos.set_published(id, None, clock::now()).await
     }
 
     pub async fn delete(&self, viewer: &Viewer, id: VideoId) -> DomainResult<bool> {
         self.editable(viewer, id).await?;
-        self.videos.soft_delete(id, Utc::now()).await?;
+        self.videos.soft_delete(id, clock::now()).await?;
         Ok(true)
     }
 
@@ -248,7 +248,7 @@ impl VideoService {
         self.get(viewer, id)
             .await?
             .ok_or(DomainError::NotFound("video"))?;
-        let now = Utc::now();
+        let now = clock::now();
         let window_start =
             now - chrono::Duration::from_std(VIEW_WINDOW).map_err(DomainError::internal)?;
         self.videos

@@ -4,6 +4,7 @@
 //! redis, tantivy, azure). `tests/api/layering.rs` checks that with a grep.
 
 pub mod auth;
+pub mod clock;
 pub mod error;
 pub mod favorite;
 pub mod ids;

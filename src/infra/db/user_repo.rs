@@ -1,5 +1,4 @@
 use async_trait::async_trait;
-use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
@@ -10,6 +9,7 @@ use super::{db_err, is_unique_violation, Database};
 use crate::domain::error::DomainResult;
 use crate::domain::user::{NewUser, ProfileChanges, Role, User, UserRepository};
 use crate::domain::{DomainError, UserId};
+use crate::domain::clock;
 
 pub struct SqlUserRepository {
     pub db: Database,
@@ -107,7 +107,7 @@ impl UserRepository for SqlUserRepository {
     async fn update_profile(&self, id: UserId, changes: ProfileChanges) -> DomainResult<User> {
         let mut model = user::ActiveModel {
             id: Set(id.as_uuid()),
-            updated_at: Set(Utc::now()),
+            updated_at: Set(clock::now()),
             ..Default::default()
         };
         if let Some(v) = changes.display_name {
@@ -130,7 +130,7 @@ impl UserRepository for SqlUserRepository {
         let model = user::ActiveModel {
             id: Set(id.as_uuid()),
             role: Set(role.as_str().to_owned()),
-            updated_at: Set(Utc::now()),
+            updated_at: Set(clock::now()),
             ..Default::default()
         };
         match model.update(&self.db.conn).await {
@@ -144,7 +144,7 @@ impl UserRepository for SqlUserRepository {
         let model = user::ActiveModel {
             id: Set(id.as_uuid()),
             password_hash: Set(hash.to_owned()),
-            updated_at: Set(Utc::now()),
+            updated_at: Set(clock::now()),
             ..Default::default()
         };
         model.update(&self.db.conn).await.map_err(db_err)?;
