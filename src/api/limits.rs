@@ -1,10 +1,12 @@
-//! Query-shape limits async-graphql does not have: a cap on field selections (aliases
-//! included) per document, checked right after parsing and before validation.
+//! Query-shape limits async-graphql does not have, checked right after parsing and before
+//! validation: a cap on field selections (aliases included) per document, and at most one
+//! password-hashing mutation (register, login, changePassword) per operation, so that one
+//! request cannot queue hundreds of argon2 hashes behind aliases.
 
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, Variables};
 
 pub struct FieldLimit {
@@ -41,6 +43,32 @@ fn count(set: &SelectionSet, total: &mut usize, limit: usize) {
     }
 }
 
+const HASHING_MUTATIONS: [&str; 3] = ["register", "login", "changePassword"];
+
+/// Root fields of a mutation that hash a password, following fragments at the root.
+fn hashing_fields(doc: &ExecutableDocument, set: &SelectionSet, depth: usize) -> usize {
+    if depth > 8 {
+        return 0;
+    }
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => {
+                usize::from(HASHING_MUTATIONS.contains(&f.node.name.node.as_str()))
+            }
+            Selection::InlineFragment(f) => {
+                hashing_fields(doc, &f.node.selection_set.node, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => doc
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |f| {
+                    hashing_fields(doc, &f.node.selection_set.node, depth + 1)
+                }),
+        })
+        .sum()
+}
+
 #[async_trait::async_trait]
 impl Extension for FieldLimitExtension {
     async fn parse_query(
@@ -61,6 +89,20 @@ impl Extension for FieldLimitExtension {
                 &mut total,
                 self.max_fields,
             );
+        }
+        // Only one operation of a document runs, so the most any one of them asks for.
+        let hashing = doc
+            .operations
+            .iter()
+            .filter(|(_, op)| op.node.ty == OperationType::Mutation)
+            .map(|(_, op)| hashing_fields(&doc, &op.node.selection_set.node, 0))
+            .max()
+            .unwrap_or(0);
+        if hashing > 1 {
+            return Err(ServerError::new(
+                "an operation may run at most one of register, login and changePassword",
+                None,
+            ));
         }
         if total > self.max_fields {
             return Err(ServerError::new(

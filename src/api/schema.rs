@@ -20,7 +20,9 @@ pub struct MutationRoot(AuthMutation, UserMutation, VideoMutation, FavoriteMutat
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 pub const MAX_DEPTH: usize = 12;
-pub const MAX_COMPLEXITY: usize = 2_000;
+/// Connection fields count `first` times their selection, so a page of 100 rich
+/// videos fits and nested fan-out (users' videos' owners' videos ...) does not.
+pub const MAX_COMPLEXITY: usize = 5_000;
 pub const MAX_RECURSIVE_DEPTH: usize = 32;
 pub const MAX_DIRECTIVES: usize = 4;
 pub const MAX_FIELDS: usize = 300;

@@ -17,13 +17,13 @@ use crate::domain::auth::{
     AccessTokens, AttemptLimiter, PasswordHasher, RefreshOutcome, RevocationList,
     SessionRepository, Viewer,
 };
+use crate::domain::clock;
 use crate::domain::error::DomainResult;
 use crate::domain::text::fold_key;
 use crate::domain::user::{
     DisplayName, Email, NewUser, Password, Role, User, UserRepository, Username,
 };
 use crate::domain::{DomainError, SessionId, UserId};
-use crate::domain::clock;
 
 /// Failed logins allowed per account in [`LOGIN_WINDOW`] before further tries are refused.
 pub const MAX_LOGIN_FAILURES: u64 = 5;
@@ -138,17 +138,14 @@ impl AuthService {
         {
             return Err(invalid_login());
         }
-        let throttle_key = format!("login:{key}");
-        let (failures, retry_after) = self.limiter.current(&throttle_key).await?;
-        if failures >= MAX_LOGIN_FAILURES {
-            return Err(DomainError::RateLimited {
-                message: format!(
-                    "too many failed logins for this account; try again in {retry_after} seconds"
-                ),
-                retry_after_seconds: retry_after,
-            });
-        }
         let user = self.users.by_login_key(&key).await?;
+        // One bucket per account whichever name was typed; unknown names get their own.
+        let bucket = match &user {
+            Some(user) => format!("login:{}", user.id),
+            None => format!("login:{key}"),
+        };
+        self.count_attempt(&bucket, "logins for this account")
+            .await?;
         let verified = match &user {
             Some(user) => self.hasher.verify(password, &user.password_hash).await?,
             None => {
@@ -158,14 +155,25 @@ impl AuthService {
         };
         match user {
             Some(user) if verified && user.is_active => {
-                self.limiter.reset(&throttle_key).await?;
+                self.limiter.reset(&bucket).await?;
                 self.start_session(user).await
             }
-            _ => {
-                self.limiter.record(&throttle_key, LOGIN_WINDOW).await?;
-                Err(invalid_login())
-            }
+            _ => Err(invalid_login()),
         }
+    }
+
+    /// Counts an attempt before the expensive check, so parallel guesses cannot all slip
+    /// under the limit; a success resets the bucket.
+    async fn count_attempt(&self, bucket: &str, what: &str) -> DomainResult<()> {
+        let attempts = self.limiter.record(bucket, LOGIN_WINDOW).await?;
+        if attempts > MAX_LOGIN_FAILURES {
+            let (_, retry_after) = self.limiter.current(bucket).await?;
+            return Err(DomainError::RateLimited {
+                message: format!("too many failed {what}; try again in {retry_after} seconds"),
+                retry_after_seconds: retry_after,
+            });
+        }
+        Ok(())
     }
 
     async fn start_session(&self, user: User) -> DomainResult<AuthSession> {
@@ -321,6 +329,8 @@ impl AuthService {
             .by_id(*id)
             .await?
             .ok_or_else(DomainError::unauthenticated)?;
+        let bucket = format!("password:{id}");
+        self.count_attempt(&bucket, "password checks").await?;
         if current.chars().count() > Password::MAX_CHARS
             || !self.hasher.verify(current, &user.password_hash).await?
         {
@@ -337,6 +347,7 @@ impl AuthService {
         }
         let hash = self.hasher.hash(new.expose()).await?;
         self.users.set_password_hash(*id, &hash).await?;
+        self.limiter.reset(&bucket).await?;
         let revoked = self
             .sessions
             .revoke_all(*id, Some(*session), "password_changed", clock::now())

@@ -8,12 +8,12 @@ use uuid::Uuid;
 use super::cursor;
 use super::videos::VideoService;
 use crate::domain::auth::Viewer;
+use crate::domain::clock;
 use crate::domain::error::DomainResult;
 use crate::domain::favorite::{Favorite, FavoriteKey, FavoriteRepository, TargetKind};
 use crate::domain::page::{clamp_first, Page};
 use crate::domain::user::Permission;
 use crate::domain::{DomainError, UserId, VideoId};
-use crate::domain::clock;
 
 pub struct FavoriteService {
     pub favorites: Arc<dyn FavoriteRepository>,

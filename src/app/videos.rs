@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-
 use super::cursor;
 use crate::domain::auth::Viewer;
+use crate::domain::clock;
 use crate::domain::error::DomainResult;
 use crate::domain::page::{clamp_first, Page};
 use crate::domain::user::Permission;
@@ -15,7 +15,6 @@ use crate::domain::video::{
     VideoVersion, Visibility,
 };
 use crate::domain::{DomainError, VideoId};
-use crate::domain::clock;
 
 /// A viewer's views of one video count once per this window.
 pub const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);

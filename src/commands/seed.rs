@@ -191,6 +191,9 @@ pub async fn run(config: &Config, users: u32, videos: u32, seed: u64) -> anyhow:
     if users == 0 {
         bail!("--users must be at least 1");
     }
+    if config.mode == crate::config::Mode::Production {
+        bail!("refusing to seed in production mode: demo users share a published password and demo00000 is an ADMIN");
+    }
     let db = connect_database(config).await?;
     if config.auto_migrate {
         Migrator::up(&db.conn, None)

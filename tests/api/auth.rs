@@ -131,7 +131,13 @@ async fn concurrent_refreshes_of_one_token_yield_at_most_one_winner() {
         .iter()
         .filter(|r| r.body["data"]["refreshToken"].is_object())
         .count();
-    assert!(winners <= 1, "{winners} refreshes won");
+    assert_eq!(winners, 1, "exactly one refresh wins");
+    for loser in results
+        .iter()
+        .filter(|r| !r.body["data"]["refreshToken"].is_object())
+    {
+        assert_eq!(loser.code(), "UNAUTHENTICATED", "{}", loser.body);
+    }
 }
 
 #[tokio::test]

@@ -6,23 +6,24 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app_with, Options, TestApp};
 
-const TABLES: [&str; 7] = [
-    "users",
-    "sessions",
-    "refresh_tokens",
-    "videos",
-    "video_versions",
-    "favorites",
-    "video_views",
+/// Counts plus the columns a stray write would touch, per table.
+const SNAPSHOT: [&str; 7] = [
+    "SELECT CAST(COUNT(*) AS TEXT) || '|' || COALESCE(CAST(MAX(updated_at) AS TEXT), '') AS s FROM users",
+    "SELECT CAST(COUNT(*) AS TEXT) || '|' || CAST(COUNT(revoked_at) AS TEXT) AS s FROM sessions",
+    "SELECT CAST(COUNT(*) AS TEXT) || '|' || CAST(COUNT(rotated_at) AS TEXT) AS s FROM refresh_tokens",
+    "SELECT CAST(COUNT(*) AS TEXT) || '|' || CAST(COALESCE(SUM(like_count), 0) AS TEXT) || '|' || CAST(COALESCE(SUM(view_count), 0) AS TEXT) || '|' || COALESCE(CAST(MAX(updated_at) AS TEXT), '') || '|' || CAST(COUNT(deleted_at) AS TEXT) || '|' || CAST(COUNT(published_at) AS TEXT) AS s FROM videos",
+    "SELECT CAST(COUNT(*) AS TEXT) AS s FROM video_versions",
+    "SELECT CAST(COUNT(*) AS TEXT) AS s FROM favorites",
+    "SELECT CAST(COUNT(*) AS TEXT) || '|' || COALESCE(CAST(MAX(counted_at) AS TEXT), '') AS s FROM video_views",
 ];
 const MAX_BODY: usize = 64 * 1024;
 
-async fn snapshot(app: &TestApp) -> Vec<i64> {
-    let mut counts = Vec::new();
-    for t in TABLES {
-        counts.push(app.count_rows(t).await);
+async fn snapshot(app: &TestApp) -> Vec<String> {
+    let mut state = Vec::new();
+    for sql in SNAPSHOT {
+        state.push(app.scalar_text(sql).await);
     }
-    counts
+    state
 }
 
 struct Reply {
@@ -259,6 +260,18 @@ async fn bad_inputs_get_clear_errors_and_change_nothing() {
     case!(
         "100-deep query",
         gql(&app, None, &deep, json!({})).await,
+        400,
+        "BAD_USER_INPUT"
+    );
+    case!(
+        "aliased logins",
+        gql(&app, None, &format!("mutation {{ {} }}", (0..50).map(|i| format!("l{i}: login(input: {{usernameOrEmail: \"target\", password: \"guess{i}guess\"}}) {{ accessToken }}")).collect::<String>()), json!({})).await,
+        400,
+        "BAD_USER_INPUT"
+    );
+    case!(
+        "fan-out of nested connections",
+        gql(&app, None, "{ videos(first: 100) { nodes { owner { videos(first: 100) { nodes { owner { videos(first: 100) { nodes { id } } } } } } } } }", json!({})).await,
         400,
         "BAD_USER_INPUT"
     );

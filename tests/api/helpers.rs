@@ -282,6 +282,20 @@ impl TestApp {
         row.try_get::<i64>("", "n").expect("n")
     }
 
+    /// One text value computed by `sql` (which must name it `s`).
+    pub async fn scalar_text(&self, sql: &str) -> String {
+        let db = self.database().await;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .expect("query")
+            .expect("row");
+        row.try_get::<String>("", "s").expect("s")
+    }
+
     pub async fn create_video(&self, user: &User, title: &str, extra: Value) -> String {
         let mut input = json!({ "title": title });
         if let (Some(obj), Some(extra)) = (input.as_object_mut(), extra.as_object()) {

@@ -449,22 +449,37 @@ async fn every_sort_pages_through_ties_without_gaps_or_duplicates() {
     let maker = app.register("sorter").await;
     let fans = [app.register("fan_a").await, app.register("fan_b").await];
     for i in 0..13 {
-        let id = app.create_video(&maker, &format!("s{i:02}"), json!({})).await;
+        let id = app
+            .create_video(&maker, &format!("s{i:02}"), json!({}))
+            .await;
         app.publish(&maker, &id).await;
         // Like and view counts with many ties, so the id tie-breaker is exercised.
         for fan in fans.iter().take(i % 3) {
-            app.gql_as(Some(&fan.access), "mutation($id: ID!) { addFavorite(kind: VIDEO, targetId: $id) { createdAt } }", json!({ "id": id }))
-                .await
-                .data();
+            app.gql_as(
+                Some(&fan.access),
+                "mutation($id: ID!) { addFavorite(kind: VIDEO, targetId: $id) { createdAt } }",
+                json!({ "id": id }),
+            )
+            .await
+            .data();
         }
         if i % 2 == 0 {
-            app.gql_as(Some(&fans[0].access), "mutation($id: ID!) { recordView(videoId: $id) { viewCount } }", json!({ "id": id }))
-                .await
-                .data();
+            app.gql_as(
+                Some(&fans[0].access),
+                "mutation($id: ID!) { recordView(videoId: $id) { viewCount } }",
+                json!({ "id": id }),
+            )
+            .await
+            .data();
         }
     }
     let titles = |r: &crate::helpers::Gql| -> Vec<String> {
-        r.data()["videos"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["title"].as_str().unwrap().to_owned()).collect()
+        r.data()["videos"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["title"].as_str().unwrap().to_owned())
+            .collect()
     };
     for sort in ["NEWEST", "OLDEST", "MOST_LIKED", "MOST_VIEWED"] {
         let all = titles(&app.gql(LIST, json!({ "s": sort, "n": 100 })).await);
@@ -472,7 +487,9 @@ async fn every_sort_pages_through_ties_without_gaps_or_duplicates() {
         let mut paged = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let r = app.gql(LIST, json!({ "s": sort, "n": 4, "a": after })).await;
+            let r = app
+                .gql(LIST, json!({ "s": sort, "n": 4, "a": after }))
+                .await;
             paged.extend(titles(&r));
             let info = &r.data()["videos"]["pageInfo"];
             if info["hasNextPage"] == false {

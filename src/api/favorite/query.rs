@@ -12,6 +12,7 @@ pub struct FavoriteQuery;
 impl FavoriteQuery {
     /// The signed-in user's favorites, newest first. Targets that were deleted or hidden
     /// from the user drop out.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn my_favorites(
         &self,
         ctx: &Context<'_>,

@@ -104,6 +104,7 @@ impl UserView {
     }
 
     /// This user's videos that the viewer may list, newest first.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn videos(
         &self,
         ctx: &Context<'_>,

@@ -24,6 +24,7 @@ impl VideoQuery {
 
     /// Videos the viewer may list: published PUBLIC ones, plus their own (all, for admins).
     /// `first` is clamped to 1..=100.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn videos(
         &self,
         ctx: &Context<'_>,

@@ -4,14 +4,14 @@ use chrono::{DateTime, Utc};
 
 use super::loader::{loader_error, FavoritedLoader, UserLoader};
 use crate::api::context::ContextExt;
-use crate::api::error::{code, GqlResultExt};
+use crate::api::error::{code, to_gql, GqlResultExt};
 use crate::api::user::types::UserView;
 use crate::app::cursor;
 use crate::domain::page::Page;
 use crate::domain::video::{
     SortKey, Video, VideoFilter, VideoSort, VideoStatus, VideoVersion, Visibility,
 };
-use crate::domain::{ErrorCode, UserId};
+use crate::domain::{DomainError, ErrorCode, UserId};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "VideoStatus")]
@@ -175,8 +175,13 @@ impl VideoView {
             .load_one(self.0.owner_id)
             .await
             .map_err(loader_error)?;
-        user.map(UserView::new)
-            .ok_or_else(|| code(ErrorCode::Internal, "internal error"))
+        user.map(UserView::new).ok_or_else(|| {
+            to_gql(DomainError::internal(anyhow::anyhow!(
+                "owner {} of video {} is missing",
+                self.0.owner_id,
+                self.0.id
+            )))
+        })
     }
 
     async fn title(&self) -> &str {

@@ -6,10 +6,10 @@ use sea_orm::{
 use super::convert::user_from;
 use super::entities::user;
 use super::{db_err, is_unique_violation, Database};
+use crate::domain::clock;
 use crate::domain::error::DomainResult;
 use crate::domain::user::{NewUser, ProfileChanges, Role, User, UserRepository};
 use crate::domain::{DomainError, UserId};
-use crate::domain::clock;
 
 pub struct SqlUserRepository {
     pub db: Database,

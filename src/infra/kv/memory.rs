@@ -11,30 +11,48 @@ use crate::domain::DomainError;
 /// Expiring keys and counters in process memory, for a single instance.
 #[derive(Default)]
 pub struct MemoryStore {
-    revoked: Mutex<HashMap<String, Instant>>,
-    counters: Mutex<HashMap<String, (u64, Instant)>>,
+    revoked: Mutex<Swept<Instant>>,
+    counters: Mutex<Swept<(u64, Instant)>>,
+}
+
+/// A map that drops expired entries whenever it has doubled since the last sweep, so
+/// memory stays proportional to the live keys.
+struct Swept<V> {
+    map: HashMap<String, V>,
+    next_sweep: usize,
+}
+
+impl<V> Default for Swept<V> {
+    fn default() -> Self {
+        Swept {
+            map: HashMap::new(),
+            next_sweep: 1024,
+        }
+    }
+}
+
+impl<V> Swept<V> {
+    fn sweep(&mut self, now: Instant, expiry: impl Fn(&V) -> Instant) {
+        if self.map.len() >= self.next_sweep {
+            self.map.retain(|_, v| expiry(v) > now);
+            self.next_sweep = (self.map.len() * 2).max(1024);
+        }
+    }
 }
 
 fn poisoned<T>(_: T) -> DomainError {
     DomainError::internal(anyhow::anyhow!("in-process store lock poisoned"))
 }
 
-/// Drops expired entries once the map has grown, so memory stays bounded by live keys.
-fn sweep<V>(map: &mut HashMap<String, V>, now: Instant, expiry: impl Fn(&V) -> Instant) {
-    if map.len() >= 1024 && map.len().is_power_of_two() {
-        map.retain(|_, v| expiry(v) > now);
-    }
-}
-
 #[async_trait]
 impl RevocationList for MemoryStore {
     async fn revoke(&self, keys: &[String], ttl: Duration) -> DomainResult<()> {
         let now = Instant::now();
-        let mut map = self.revoked.lock().map_err(poisoned)?;
+        let mut revoked = self.revoked.lock().map_err(poisoned)?;
         for key in keys {
-            map.insert(key.clone(), now + ttl);
+            revoked.map.insert(key.clone(), now + ttl);
         }
-        sweep(&mut map, now, |until| *until);
+        revoked.sweep(now, |until| *until);
         Ok(())
     }
 
@@ -43,7 +61,7 @@ impl RevocationList for MemoryStore {
         let map = self.revoked.lock().map_err(poisoned)?;
         Ok(keys
             .iter()
-            .any(|k| map.get(k).is_some_and(|until| *until > now)))
+            .any(|k| map.map.get(k).is_some_and(|until| *until > now)))
     }
 }
 
@@ -51,28 +69,31 @@ impl RevocationList for MemoryStore {
 impl AttemptLimiter for MemoryStore {
     async fn record(&self, key: &str, window: Duration) -> DomainResult<u64> {
         let now = Instant::now();
-        let mut map = self.counters.lock().map_err(poisoned)?;
-        let entry = map.entry(key.to_owned()).or_insert((0, now + window));
+        let mut counters = self.counters.lock().map_err(poisoned)?;
+        let entry = counters
+            .map
+            .entry(key.to_owned())
+            .or_insert((0, now + window));
         if entry.1 <= now {
             *entry = (0, now + window);
         }
         entry.0 += 1;
         let count = entry.0;
-        sweep(&mut map, now, |(_, until)| *until);
+        counters.sweep(now, |(_, until)| *until);
         Ok(count)
     }
 
     async fn current(&self, key: &str) -> DomainResult<(u64, u64)> {
         let now = Instant::now();
-        let map = self.counters.lock().map_err(poisoned)?;
-        Ok(match map.get(key) {
+        let counters = self.counters.lock().map_err(poisoned)?;
+        Ok(match counters.map.get(key) {
             Some((count, until)) if *until > now => (*count, (*until - now).as_secs().max(1)),
             _ => (0, 0),
         })
     }
 
     async fn reset(&self, key: &str) -> DomainResult<()> {
-        self.counters.lock().map_err(poisoned)?.remove(key);
+        self.counters.lock().map_err(poisoned)?.map.remove(key);
         Ok(())
     }
 }

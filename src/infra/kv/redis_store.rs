@@ -71,14 +71,17 @@ impl AttemptLimiter for RedisStore {
     async fn record(&self, key: &str, window: Duration) -> DomainResult<u64> {
         let key = self.key(&format!("attempts:{key}"));
         let mut conn = self.conn.clone();
-        // INCR, and start the window on the first attempt only (EXPIRE NX).
+        // Start the window with the first attempt (SET NX PX), then count it. Works on
+        // every Redis version, unlike EXPIRE NX (7.0+).
         let (count,): (u64,) = redis::pipe()
-            .incr(&key, 1u64)
-            .cmd("PEXPIRE")
+            .cmd("SET")
             .arg(&key)
+            .arg(0)
+            .arg("PX")
             .arg(window.as_millis() as u64)
             .arg("NX")
             .ignore()
+            .incr(&key, 1u64)
             .query_async(&mut conn)
             .await
             .map_err(unavailable)?;
