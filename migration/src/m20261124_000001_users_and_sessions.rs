@@ -68,14 +68,14 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Users::Username).string_len(64).not_null())
                     .col(
                         ColumnDef::new(Users::UsernameKey)
-                            .string_len(64)
+                            .text()
                             .not_null()
                             .unique_key(),
                     )
                     .col(ColumnDef::new(Users::Email).string_len(254).not_null())
                     .col(
                         ColumnDef::new(Users::EmailKey)
-                            .string_len(254)
+                            .text()
                             .not_null()
                             .unique_key(),
                     )

@@ -71,7 +71,8 @@ fn label_table(
     Table::create()
         .table(table)
         .col(ColumnDef::new(video_id).uuid().not_null())
-        .col(ColumnDef::new(label).string_len(64).not_null())
+        // Text: case folding can lengthen a label beyond the characters it was checked at.
+        .col(ColumnDef::new(label).text().not_null())
         .primary_key(Index::create().col(video_id).col(label))
         .foreign_key(
             ForeignKey::create()

@@ -16,7 +16,7 @@
 use std::time::Instant;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{OperationType, Selection};
 use async_graphql::{BatchRequest, BatchResponse, Variables};
 use poem::http::{header, HeaderValue, Method, StatusCode};
 use poem::web::Data;
@@ -140,19 +140,54 @@ fn from_query_string(req: &Request) -> Result<async_graphql::Request, String> {
     Ok(request)
 }
 
+/// The operations of the document that `request` selects (all of them when it names none,
+/// which the executor refuses unless there is only one).
+fn selected_operations(
+    request: &async_graphql::Request,
+) -> Option<Vec<async_graphql::parser::types::OperationDefinition>> {
+    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+    Some(
+        doc.operations
+            .iter()
+            .filter(|(name, _)| match (&request.operation_name, name) {
+                (Some(wanted), Some(name)) => wanted == name.as_str(),
+                (None, _) => true,
+                (Some(_), None) => false,
+            })
+            .map(|(_, op)| op.node.clone())
+            .collect(),
+    )
+}
+
 /// True when the operation the request selects is a mutation (or a subscription), which
-/// GET must not run.
+/// GET must not run. A syntax error is left for the executor to report.
 fn selects_non_query(request: &async_graphql::Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return false; // the executor reports the syntax error
-    };
-    doc.operations.iter().any(|(name, op)| {
-        let selected = match (&request.operation_name, name) {
-            (Some(wanted), Some(name)) => wanted == name.as_str(),
-            (None, _) => true,
-            (Some(_), None) => false,
-        };
-        selected && op.node.ty != OperationType::Query
+    selected_operations(request)
+        .is_some_and(|ops| ops.iter().any(|op| op.ty != OperationType::Query))
+}
+
+/// Fields a client reaches without a valid access token.
+const TOKENLESS_FIELDS: [&str; 4] = ["register", "login", "refreshToken", "__typename"];
+
+/// True when every operation of the batch only signs in, registers or refreshes: a stale
+/// token left in the client's Authorization header must not lock it out of those.
+fn needs_no_token(batch: &BatchRequest) -> bool {
+    batch.iter().all(|request| {
+        selected_operations(request).is_some_and(|ops| {
+            !ops.is_empty()
+                && ops.iter().all(|op| {
+                    op.selection_set
+                        .node
+                        .items
+                        .iter()
+                        .all(|item| match &item.node {
+                            Selection::Field(f) => {
+                                TOKENLESS_FIELDS.contains(&f.node.name.node.as_str())
+                            }
+                            _ => false,
+                        })
+                })
+        })
     })
 }
 
@@ -337,6 +372,9 @@ pub async fn graphql(
 
     let viewer = match viewer_for(req, state).instrument(span.clone()).await {
         Ok(v) => v,
+        Err(DomainError::Unauthenticated(_)) if needs_no_token(&batch) => Viewer::Anonymous {
+            client_key: client_key(req),
+        },
         Err(DomainError::Unauthenticated(message)) => {
             let mut resp = reject(
                 StatusCode::UNAUTHORIZED,

@@ -211,6 +211,19 @@ async fn production_mode_turns_off_introspection_and_suggestions() {
     let message = typo.body["errors"][0]["message"].as_str().unwrap();
     assert!(!message.contains("Did you mean"), "{message}");
 
+    let production = spawn_app_with(Options {
+        mode: reelgraph::config::Mode::Production,
+        ..Options::default()
+    })
+    .await;
+    let intro = production
+        .gql("{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert!(
+        intro.body["data"]["__schema"].is_null(),
+        "production hides the schema by default"
+    );
+
     let dev = spawn_app().await;
     let intro = dev
         .gql("{ __schema { queryType { name } } }", json!({}))

@@ -500,3 +500,27 @@ async fn every_sort_pages_through_ties_without_gaps_or_duplicates() {
         assert_eq!(paged, all, "paging {sort}");
     }
 }
+
+#[tokio::test]
+async fn labels_that_grow_when_case_folded_are_stored_and_found() {
+    let app = spawn_app().await;
+    // 'İ' lowercases to two characters: a 40-character tag becomes 80 in the lookup table.
+    let user = app.register(&"İ".repeat(32)).await;
+    let tag = "İ".repeat(40);
+    let id = app
+        .create_video(
+            &user,
+            "dotted",
+            json!({ "tags": [tag], "categories": [tag] }),
+        )
+        .await;
+    app.publish(&user, &id).await;
+    assert_eq!(
+        listed(&app, None, json!({ "tag": tag })).await,
+        vec!["dotted"]
+    );
+    assert_eq!(
+        listed(&app, None, json!({ "category": tag })).await,
+        vec!["dotted"]
+    );
+}
