@@ -346,13 +346,15 @@ impl AuthService {
             ));
         }
         let hash = self.hasher.hash(new.expose()).await?;
-        self.users.set_password_hash(*id, &hash).await?;
-        self.limiter.reset(&bucket).await?;
+        // Other sessions end before the password changes, so a failure in between can
+        // never leave them alive under the new password.
         let revoked = self
             .sessions
             .revoke_all(*id, Some(*session), "password_changed", clock::now())
             .await?;
         self.revoke_sessions(&revoked).await?;
+        self.users.set_password_hash(*id, &hash).await?;
+        self.limiter.reset(&bucket).await?;
         Ok(true)
     }
 }

@@ -116,11 +116,12 @@ impl UserService {
                 "only SUPER_ADMIN may grant or remove ADMIN and SUPER_ADMIN",
             ));
         }
-        let updated = self.users.set_role(target, role).await?;
-        if updated.role != user.role {
+        // Sessions end before the role changes: if the change then fails, the user signs in
+        // again with the old role; the other order could leave old-role tokens alive.
+        if role != user.role {
             self.auth.end_all_sessions(target, "role_changed").await?;
         }
-        Ok(updated)
+        self.users.set_role(target, role).await
     }
 
     /// Email is shown to the user themself and to admins.
