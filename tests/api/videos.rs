@@ -28,6 +28,11 @@ async fn listed(app: &TestApp, viewer: Option<&User>, filter: Value) -> Vec<Stri
             json!({ "f": filter, "n": 100 }),
         )
         .await;
+    titles(&r)
+}
+
+/// The titles of a `videos` connection, in order.
+fn titles(r: &crate::helpers::Gql) -> Vec<String> {
     r.data()["videos"]["edges"]
         .as_array()
         .unwrap()
@@ -277,14 +282,6 @@ async fn filters_and_sorts_list_the_right_videos_in_order() {
     )
     .await
     .data();
-    let titles = |r: &crate::helpers::Gql| -> Vec<String> {
-        r.data()["videos"]["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["node"]["title"].as_str().unwrap().to_owned())
-            .collect()
-    };
     assert_eq!(
         titles(&app.gql(LIST, json!({ "s": "OLDEST" })).await),
         vec!["one", "two", "three"]
@@ -473,14 +470,6 @@ async fn every_sort_pages_through_ties_without_gaps_or_duplicates() {
             .data();
         }
     }
-    let titles = |r: &crate::helpers::Gql| -> Vec<String> {
-        r.data()["videos"]["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["node"]["title"].as_str().unwrap().to_owned())
-            .collect()
-    };
     for sort in ["NEWEST", "OLDEST", "MOST_LIKED", "MOST_VIEWED"] {
         let all = titles(&app.gql(LIST, json!({ "s": sort, "n": 100 })).await);
         assert_eq!(all.len(), 13);
