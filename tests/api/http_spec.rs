@@ -1,5 +1,6 @@
 //! GraphQL over HTTP: media types, status codes, GET rules, GraphiQL and health.
 
+use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, spawn_app_with, Options};
@@ -256,4 +257,32 @@ async fn production_mode_refuses_to_start_without_a_jwt_secret() {
         .err()
         .expect("must refuse");
     assert!(err.to_string().contains("REELGRAPH_JWT_SECRET"), "{err}");
+}
+
+#[tokio::test]
+async fn internal_errors_are_masked_and_carry_a_request_id() {
+    let app = spawn_app().await;
+    let owner = app.register("corrupt").await;
+    let id = app.create_video(&owner, "broken row", json!({})).await;
+    app.publish(&owner, &id).await;
+    // A row no code path can write: the adapter refuses to map it.
+    app.database()
+        .await
+        .execute_unprepared("UPDATE videos SET status = 'EXPLODED'")
+        .await
+        .unwrap();
+    let r = app
+        .gql(
+            "query($id: ID!) { video(id: $id) { title } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let error = &r.body["errors"][0];
+    assert_eq!(error["message"], "internal error", "{}", r.body);
+    assert_eq!(error["extensions"]["code"], "INTERNAL");
+    assert!(uuid::Uuid::parse_str(error["extensions"]["requestId"].as_str().unwrap()).is_ok());
+    assert!(
+        !r.body.to_string().contains("EXPLODED"),
+        "the cause stays in the log"
+    );
 }
