@@ -24,7 +24,7 @@ use poem::{handler, Body, Request, Response};
 use serde_json::{json, Value};
 use tracing::Instrument;
 
-use super::video::loader::{FavoritedLoader, UserLoader};
+use super::video::loader::{FavoritedLoader, UserLoader, VersionsLoader, VideoLoader};
 use super::AppSchema;
 use crate::domain::auth::Viewer;
 use crate::domain::{DomainError, ErrorCode};
@@ -415,7 +415,24 @@ pub async fn graphql(
             },
             tokio::spawn,
         );
-        r.data(viewer.clone()).data(users).data(favorited)
+        let versions = DataLoader::new(
+            VersionsLoader {
+                videos: state.videos.clone(),
+            },
+            tokio::spawn,
+        );
+        let videos = DataLoader::new(
+            VideoLoader {
+                viewer: viewer.clone(),
+                videos: state.videos.clone(),
+            },
+            tokio::spawn,
+        );
+        r.data(viewer.clone())
+            .data(users)
+            .data(favorited)
+            .data(versions)
+            .data(videos)
     };
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(with_data(r)),

@@ -1,5 +1,6 @@
 //! Creating, editing, publishing, listing and viewing videos.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -239,8 +240,27 @@ impl VideoService {
         self.videos.count(Self::scope(viewer, filter), filter).await
     }
 
-    pub async fn versions(&self, id: VideoId) -> DomainResult<Vec<VideoVersion>> {
-        self.videos.versions(id).await
+    pub async fn versions(
+        &self,
+        ids: &[VideoId],
+    ) -> DomainResult<HashMap<VideoId, Vec<VideoVersion>>> {
+        self.videos.versions(ids).await
+    }
+
+    /// The videos among `ids` that `viewer` may see, by id.
+    pub async fn get_many(
+        &self,
+        viewer: &Viewer,
+        ids: &[VideoId],
+    ) -> DomainResult<HashMap<VideoId, Video>> {
+        Ok(self
+            .videos
+            .by_ids(ids)
+            .await?
+            .into_iter()
+            .filter(|v| is_visible_to(v, viewer))
+            .map(|v| (v.id, v))
+            .collect())
     }
 
     pub async fn record_view(&self, viewer: &Viewer, id: VideoId) -> DomainResult<(i64, i64)> {

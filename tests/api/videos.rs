@@ -438,6 +438,21 @@ async fn a_feed_page_costs_the_same_few_statements_for_2_or_20_videos() {
         "statements for 2 vs 20 videos: {costs:?}"
     );
     assert!(costs[1] <= 4, "a page costs {} statements", costs[1]);
+
+    // Version lists and favorite targets are batched too.
+    let versions = "query($n: Int) { videos(first: $n) { nodes { versions { version } } } }";
+    let favorites = "query($n: Int) { myFavorites(first: $n) { edges { node { target { ... on Video { title owner { username } } } } } } }";
+    for (query, size) in [(versions, [2, 20]), (favorites, [2, 7])] {
+        let mut costs = Vec::new();
+        for n in size {
+            let before = app.db_statements().await;
+            app.gql_as(Some(&users[0].access), query, json!({ "n": n }))
+                .await
+                .data();
+            costs.push(app.db_statements().await - before);
+        }
+        assert_eq!(costs[0], costs[1], "{query}: {costs:?}");
+    }
 }
 
 #[tokio::test]

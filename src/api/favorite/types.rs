@@ -1,8 +1,10 @@
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, Object, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 
 use crate::api::context::ContextExt;
 use crate::api::error::{code, GqlResultExt};
+use crate::api::video::loader::{loader_error, VideoLoader};
 use crate::api::video::types::{PageInfo, VideoView};
 use crate::domain::favorite::{Favorite, TargetKind};
 use crate::domain::{ErrorCode, UserId, VideoId};
@@ -45,12 +47,11 @@ impl FavoriteView {
     async fn target(&self, ctx: &Context<'_>) -> async_graphql::Result<FavoriteTarget> {
         match self.0.kind {
             TargetKind::Video => {
-                let video = ctx
-                    .state()
-                    .videos
-                    .get(ctx.viewer(), VideoId::from_uuid(self.0.target_id))
+                let loader = ctx.data_unchecked::<DataLoader<VideoLoader>>();
+                let video = loader
+                    .load_one(VideoId::from_uuid(self.0.target_id))
                     .await
-                    .gql()?;
+                    .map_err(loader_error)?;
                 video
                     .map(|v| FavoriteTarget::Video(VideoView(v)))
                     .ok_or_else(|| code(ErrorCode::NotFound, "video not found"))

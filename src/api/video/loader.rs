@@ -1,5 +1,6 @@
-//! Per-request dataloaders: a page of videos costs one query for all owners and one for
-//! all `viewerHasFavorited` flags, whatever its size. Like counts are a column on the video
+//! Per-request dataloaders: a page of videos costs one query for all owners, one for all
+//! `viewerHasFavorited` flags and one for all version lists, whatever its size; favorites
+//! load their target videos in one query too. Like counts are a column on the video
 //! row, kept exact by the favorite transactions, so they cost nothing extra.
 
 use std::collections::HashMap;
@@ -7,9 +8,11 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 
-use crate::app::{FavoriteService, UserService};
+use crate::app::{FavoriteService, UserService, VideoService};
+use crate::domain::auth::Viewer;
 use crate::domain::favorite::TargetKind;
 use crate::domain::user::User;
+use crate::domain::video::{Video, VideoVersion};
 use crate::domain::{DomainError, ErrorCode, UserId, VideoId};
 
 pub struct UserLoader {
@@ -49,6 +52,40 @@ impl Loader<VideoId> for FavoritedLoader {
             .iter()
             .map(|k| (*k, set.contains(&k.as_uuid())))
             .collect())
+    }
+}
+
+pub struct VersionsLoader {
+    pub videos: Arc<VideoService>,
+}
+
+impl Loader<VideoId> for VersionsLoader {
+    type Value = Vec<VideoVersion>;
+    type Error = Arc<DomainError>;
+
+    async fn load(
+        &self,
+        keys: &[VideoId],
+    ) -> Result<HashMap<VideoId, Vec<VideoVersion>>, Self::Error> {
+        self.videos.versions(keys).await.map_err(Arc::new)
+    }
+}
+
+/// Videos by id, as the request's viewer may see them (hidden ones are absent).
+pub struct VideoLoader {
+    pub viewer: Viewer,
+    pub videos: Arc<VideoService>,
+}
+
+impl Loader<VideoId> for VideoLoader {
+    type Value = Video;
+    type Error = Arc<DomainError>;
+
+    async fn load(&self, keys: &[VideoId]) -> Result<HashMap<VideoId, Video>, Self::Error> {
+        self.videos
+            .get_many(&self.viewer, keys)
+            .await
+            .map_err(Arc::new)
     }
 }
 

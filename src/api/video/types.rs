@@ -2,7 +2,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
-use super::loader::{loader_error, FavoritedLoader, UserLoader};
+use super::loader::{loader_error, FavoritedLoader, UserLoader, VersionsLoader};
 use crate::api::context::ContextExt;
 use crate::api::error::{code, to_gql, GqlResultExt};
 use crate::api::user::types::UserView;
@@ -275,12 +275,10 @@ impl VideoView {
     }
 
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<VideoVersionView>> {
-        Ok(ctx
-            .state()
-            .videos
-            .versions(self.0.id)
-            .await
-            .gql()?
+        let loader = ctx.data_unchecked::<DataLoader<VersionsLoader>>();
+        let versions = loader.load_one(self.0.id).await.map_err(loader_error)?;
+        Ok(versions
+            .unwrap_or_default()
             .into_iter()
             .map(Into::into)
             .collect())

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -84,7 +86,10 @@ pub trait VideoRepository: Send + Sync {
         first: u64,
     ) -> DomainResult<Page<Video, SortKey>>;
     async fn count(&self, scope: ListScope, filter: &VideoFilter) -> DomainResult<u64>;
-    async fn versions(&self, id: VideoId) -> DomainResult<Vec<VideoVersion>>;
+    /// Version records of each video, oldest first; videos without any are absent.
+    async fn versions(&self, ids: &[VideoId]) -> DomainResult<HashMap<VideoId, Vec<VideoVersion>>>;
+    /// Includes soft-deleted videos; callers apply the visibility rules.
+    async fn by_ids(&self, ids: &[VideoId]) -> DomainResult<Vec<Video>>;
     /// Counts a view unless this viewer was counted within `window_start..`; returns the
     /// (view, like) counts after. MUST return `NotFound` for a missing or deleted video.
     async fn record_view(

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
@@ -358,21 +360,40 @@ impl VideoRepository for SqlVideoRepository {
             .map_err(db_err)
     }
 
-    async fn versions(&self, id: VideoId) -> DomainResult<Vec<VideoVersion>> {
-        Ok(video_version::Entity::find()
-            .filter(video_version::Column::VideoId.eq(id.as_uuid()))
+    async fn versions(&self, ids: &[VideoId]) -> DomainResult<HashMap<VideoId, Vec<VideoVersion>>> {
+        let rows = video_version::Entity::find()
+            .filter(video_version::Column::VideoId.is_in(ids.iter().map(VideoId::as_uuid)))
+            .order_by_asc(video_version::Column::VideoId)
             .order_by_asc(video_version::Column::Version)
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?;
+        let mut out: HashMap<VideoId, Vec<VideoVersion>> = HashMap::new();
+        for m in rows {
+            out.entry(VideoId::from_uuid(m.video_id))
+                .or_default()
+                .push(VideoVersion {
+                    version: m.version,
+                    size_bytes: m.size_bytes,
+                    changes: m.changes,
+                    created_at: m.created_at,
+                });
+        }
+        Ok(out)
+    }
+
+    async fn by_ids(&self, ids: &[VideoId]) -> DomainResult<Vec<Video>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        video::Entity::find()
+            .filter(video::Column::Id.is_in(ids.iter().map(VideoId::as_uuid)))
             .all(&self.db.conn)
             .await
             .map_err(db_err)?
             .into_iter()
-            .map(|m| VideoVersion {
-                version: m.version,
-                size_bytes: m.size_bytes,
-                changes: m.changes,
-                created_at: m.created_at,
-            })
-            .collect())
+            .map(video_from)
+            .collect()
     }
 
     async fn record_view(
