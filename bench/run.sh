@@ -14,6 +14,7 @@ VIDEOS=${VIDEOS:-100000}
 USERS=${USERS:-1000}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 BACKENDS=${BACKENDS:-"sqlite postgres"}
+export USERS
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/reelgraph-target}"
 BIN="$CARGO_TARGET_DIR/release/reelgraph"
 BASE="$CARGO_TARGET_DIR/release/reelgraph-bench-baseline"
@@ -29,7 +30,8 @@ trap cleanup EXIT
 
 wait_ready() { for _ in $(seq 1 100); do curl -sf "http://$1" >/dev/null && return 0; sleep 0.2; done; echo "not ready: $1" >&2; exit 1; }
 
-# wrk_row NAME URL SCRIPT [extra args]: prints "| NAME | req/s | p50 | p99 |".
+# wrk_row NAME URL SCRIPT [extra args]: prints "| NAME | req/s | p50 | p99 | errors |",
+# errors being non-2xx responses plus 200s that carry GraphQL errors.
 wrk_row() {
   local name=$1 url=$2 script=$3; shift 3
   local out
@@ -38,13 +40,13 @@ wrk_row() {
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  echo "| $BACKEND | $name | $rps | $p50 | $p99 | ${errors:-0} |"
+  errors=$(awk '/Non-2xx/ {n += $5} /GraphQL errors:/ {n += $3} END {print n + 0}' <<<"$out")
+  echo "| $BACKEND | $name | $rps | $p50 | $p99 | $errors |"
 }
 
 gql() { curl -sf "http://$RG/graphql" -H 'content-type: application/json' ${TOKEN:+-H "authorization: Bearer $TOKEN"} -d "$1"; }
 
-echo "| backend | scenario | req/s | p50 | p99 | non-2xx |"
+echo "| backend | scenario | req/s | p50 | p99 | errors |"
 echo "|---|---|---|---|---|---|"
 for BACKEND in $BACKENDS; do
   data=$(mktemp -d /tmp/rg-bench-XXXX)

@@ -1,4 +1,5 @@
 -- A 20-video feed page with owner, likeCount and viewerHasFavorited, signed in. Env: TOKEN.
+dofile("bench/wrk/common.lua")
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")

@@ -13,17 +13,20 @@
 //! - An `Authorization` header that does not verify is 401: a client with an expired token
 //!   learns it must refresh instead of silently seeing less.
 
+mod media;
+mod request;
+
 use std::time::Instant;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::parser::types::{OperationType, Selection};
-use async_graphql::{BatchRequest, BatchResponse, Variables};
+use async_graphql::{BatchRequest, BatchResponse};
 use poem::http::{header, HeaderValue, Method, StatusCode};
 use poem::web::Data;
 use poem::{handler, Body, Request, Response};
-use serde_json::{json, Value};
 use tracing::Instrument;
 
+use self::media::{error_body, is_json_content_type, negotiate, reject, respond, MediaType};
+use self::request::{from_query_string, needs_no_token, parse_batch, read_body, selects_non_query};
 use super::video::loader::{FavoritedLoader, UserLoader, VersionsLoader, VideoLoader};
 use super::AppSchema;
 use crate::domain::auth::Viewer;
@@ -31,203 +34,9 @@ use crate::domain::{DomainError, ErrorCode};
 use crate::startup::AppState;
 
 pub const MAX_BATCH: usize = 5;
-const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
-const APPLICATION_JSON: &str = "application/json";
 
 #[derive(Clone, Copy)]
 pub struct BodyLimit(pub usize);
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum MediaType {
-    GraphqlResponseJson,
-    Json,
-}
-
-impl MediaType {
-    fn header(self) -> &'static str {
-        match self {
-            MediaType::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
-            MediaType::Json => "application/json; charset=utf-8",
-        }
-    }
-}
-
-/// Picks the response type from `Accept`, honouring q-values; wildcards get
-/// `application/json`, which every client understands.
-fn negotiate(accept: Option<&str>) -> Option<MediaType> {
-    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
-        return Some(MediaType::Json);
-    };
-    let mut best: Option<(f32, MediaType)> = None;
-    for entry in accept.split(',') {
-        let mut parts = entry.split(';');
-        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-            })
-            .next()
-            .unwrap_or(1.0);
-        let candidate = match media.as_str() {
-            GRAPHQL_RESPONSE_JSON => MediaType::GraphqlResponseJson,
-            APPLICATION_JSON | "application/*" | "*/*" => MediaType::Json,
-            _ => continue,
-        };
-        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-            best = Some((q, candidate));
-        }
-    }
-    best.map(|(_, m)| m)
-}
-
-fn error_body(code: ErrorCode, message: &str, request_id: &str) -> Value {
-    json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str(), "requestId": request_id } }] })
-}
-
-fn respond(status: StatusCode, media: MediaType, body: String) -> Response {
-    Response::builder()
-        .status(status)
-        .content_type(media.header())
-        .body(body)
-}
-
-fn reject(
-    status: StatusCode,
-    media: MediaType,
-    code: ErrorCode,
-    message: &str,
-    request_id: &str,
-) -> Response {
-    respond(
-        status,
-        media,
-        error_body(code, message, request_id).to_string(),
-    )
-}
-
-/// A request's operations, parsed from the query string (GET) or the body (POST).
-fn from_query_string(req: &Request) -> Result<async_graphql::Request, String> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Params {
-        query: Option<String>,
-        operation_name: Option<String>,
-        variables: Option<String>,
-        extensions: Option<String>,
-    }
-    let params: Params = req
-        .params()
-        .map_err(|e| format!("invalid query string: {e}"))?;
-    let query = params.query.ok_or("the query parameter is required")?;
-    let mut request = async_graphql::Request::new(query);
-    if let Some(name) = params.operation_name {
-        request = request.operation_name(name);
-    }
-    if let Some(vars) = params.variables {
-        let vars: Value =
-            serde_json::from_str(&vars).map_err(|e| format!("variables are not JSON: {e}"))?;
-        if !vars.is_object() && !vars.is_null() {
-            return Err("variables must be a JSON object".into());
-        }
-        request = request.variables(Variables::from_json(vars));
-    }
-    if let Some(ext) = params.extensions {
-        let _: serde_json::Map<String, Value> = serde_json::from_str(&ext)
-            .map_err(|e| format!("extensions must be a JSON object: {e}"))?;
-    }
-    Ok(request)
-}
-
-/// The operations of the document that `request` selects (all of them when it names none,
-/// which the executor refuses unless there is only one).
-fn selected_operations(
-    request: &async_graphql::Request,
-) -> Option<Vec<async_graphql::parser::types::OperationDefinition>> {
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
-    Some(
-        doc.operations
-            .iter()
-            .filter(|(name, _)| match (&request.operation_name, name) {
-                (Some(wanted), Some(name)) => wanted == name.as_str(),
-                (None, _) => true,
-                (Some(_), None) => false,
-            })
-            .map(|(_, op)| op.node.clone())
-            .collect(),
-    )
-}
-
-/// True when the operation the request selects is a mutation (or a subscription), which
-/// GET must not run. A syntax error is left for the executor to report.
-fn selects_non_query(request: &async_graphql::Request) -> bool {
-    selected_operations(request)
-        .is_some_and(|ops| ops.iter().any(|op| op.ty != OperationType::Query))
-}
-
-/// Fields a client reaches without a valid access token.
-const TOKENLESS_FIELDS: [&str; 4] = ["register", "login", "refreshToken", "__typename"];
-
-/// True when every operation of the batch only signs in, registers or refreshes: a stale
-/// token left in the client's Authorization header must not lock it out of those.
-fn needs_no_token(batch: &BatchRequest) -> bool {
-    batch.iter().all(|request| {
-        selected_operations(request).is_some_and(|ops| {
-            !ops.is_empty()
-                && ops.iter().all(|op| {
-                    op.selection_set
-                        .node
-                        .items
-                        .iter()
-                        .all(|item| match &item.node {
-                            Selection::Field(f) => {
-                                TOKENLESS_FIELDS.contains(&f.node.name.node.as_str())
-                            }
-                            _ => false,
-                        })
-                })
-        })
-    })
-}
-
-fn is_json_content_type(req: &Request) -> bool {
-    req.header(header::CONTENT_TYPE)
-        .and_then(|ct| ct.parse::<mime::Mime>().ok())
-        .is_some_and(|m| {
-            m.essence_str() == APPLICATION_JSON
-                && m.get_param(mime::CHARSET).is_none_or(|c| c == mime::UTF_8)
-        })
-}
-
-async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, (StatusCode, ErrorCode, String)> {
-    match body.into_bytes_limit(limit).await {
-        Ok(bytes) => Ok(bytes.to_vec()),
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => Err((
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::PayloadTooLarge,
-            format!("request body is larger than {limit} bytes"),
-        )),
-        Err(e) => Err((
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadUserInput,
-            format!("cannot read request body: {e}"),
-        )),
-    }
-}
-
-fn parse_batch(bytes: &[u8]) -> Result<BatchRequest, String> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|_| "request body is not valid UTF-8".to_owned())?;
-    let batch: BatchRequest = serde_json::from_str(text)
-        .map_err(|e| format!("request body is not a GraphQL request: {e}"))?;
-    if let BatchRequest::Batch(items) = &batch {
-        if items.is_empty() || items.len() > MAX_BATCH {
-            return Err(format!("a batch must hold 1..={MAX_BATCH} operations"));
-        }
-    }
-    Ok(batch)
-}
 
 fn client_key(req: &Request) -> String {
     match req.remote_addr().as_socket_addr() {
@@ -473,31 +282,4 @@ pub async fn graphql(
         )
     });
     respond(status, media, body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accept_negotiation_follows_q_values() {
-        assert!(negotiate(None) == Some(MediaType::Json));
-        assert!(
-            negotiate(Some("application/graphql-response+json"))
-                == Some(MediaType::GraphqlResponseJson)
-        );
-        assert!(
-            negotiate(Some(
-                "application/json;q=0.9, application/graphql-response+json"
-            )) == Some(MediaType::GraphqlResponseJson)
-        );
-        assert!(
-            negotiate(Some(
-                "application/graphql-response+json;q=0.5, application/json"
-            )) == Some(MediaType::Json)
-        );
-        assert!(negotiate(Some("*/*")) == Some(MediaType::Json));
-        assert!(negotiate(Some("text/html")).is_none());
-        assert!(negotiate(Some("application/json;q=0")).is_none());
-    }
 }
