@@ -208,10 +208,6 @@ impl Application {
         self.addr
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
     /// Serves until Ctrl-C or SIGTERM, then drains requests for up to 10 seconds.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_with_shutdown(shutdown_signal()).await

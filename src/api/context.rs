@@ -12,18 +12,12 @@ pub trait ContextExt {
 
 impl ContextExt for Context<'_> {
     fn viewer(&self) -> &Viewer {
-        // The HTTP handler always inserts a viewer; schema-only uses (SDL export) never
-        // resolve fields.
-        static ANONYMOUS: std::sync::OnceLock<Viewer> = std::sync::OnceLock::new();
-        self.data_opt::<Viewer>().unwrap_or_else(|| {
-            ANONYMOUS.get_or_init(|| Viewer::Anonymous {
-                client_key: "unknown".into(),
-            })
-        })
+        // Inserted into every request by the HTTP handler.
+        self.data_unchecked::<Viewer>()
     }
 
     fn state(&self) -> &AppState {
-        // Inserted by `schema::build` on the schema itself.
+        // Inserted by `schema::build_schema` on the schema itself.
         self.data_unchecked::<AppState>()
     }
 }

@@ -75,50 +75,32 @@ fn invalid_login() -> DomainError {
 
 impl AuthService {
     pub async fn register(&self, input: RegisterInput) -> DomainResult<AuthSession> {
-        let username = Username::parse(&input.username).map_err(|e| e.in_field("input"))?;
-        let email = Email::parse(&input.email).map_err(|e| e.in_field("input"))?;
-        let password =
-            Password::parse(&input.password, "password").map_err(|e| e.in_field("input"))?;
+        let user = self.create_user(input, self.default_role).await?;
+        self.start_session(user).await
+    }
+
+    /// Creates a user with `role` (register uses the configured default; the `user create`
+    /// command any role). Errors name fields as `input.<field>`.
+    pub async fn create_user(&self, input: RegisterInput, role: Role) -> DomainResult<User> {
+        let field = |e: DomainError| e.in_field("input");
+        let username = Username::parse(&input.username).map_err(field)?;
+        let email = Email::parse(&input.email).map_err(field)?;
+        let password = Password::parse(&input.password, "password").map_err(field)?;
         let display_name = input
             .display_name
             .as_deref()
             .map(DisplayName::parse)
             .transpose()
-            .map_err(|e| e.in_field("input"))?
+            .map_err(field)?
             .map(DisplayName::into_inner);
         let password_hash = self.hasher.hash(password.expose()).await?;
-        let user = self
-            .users
+        self.users
             .create(NewUser {
                 id: UserId::new(),
                 username,
                 email,
                 password_hash,
                 display_name,
-                role: self.default_role,
-                now: clock::now(),
-            })
-            .await?;
-        self.start_session(user).await
-    }
-
-    /// Creates a user with a given role, for the `user create` command.
-    pub async fn create_user(
-        &self,
-        username: &str,
-        email: &str,
-        password: &str,
-        role: Role,
-    ) -> DomainResult<User> {
-        let password = Password::parse(password, "password")?;
-        let password_hash = self.hasher.hash(password.expose()).await?;
-        self.users
-            .create(NewUser {
-                id: UserId::new(),
-                username: Username::parse(username)?,
-                email: Email::parse(email)?,
-                password_hash,
-                display_name: None,
                 role,
                 now: clock::now(),
             })

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use super::AuthService;
 use crate::domain::auth::Viewer;
 use crate::domain::error::DomainResult;
-use crate::domain::text::fold_key;
 use crate::domain::user::{
     Bio, DisplayName, Permission, ProfileChanges, Role, User, UserRepository, Username,
 };
@@ -49,12 +48,9 @@ impl UserService {
     }
 
     pub async fn by_username(&self, username: &str) -> DomainResult<Option<User>> {
+        // A valid username has no '@', so its key never matches an email key.
         match Username::parse(username) {
-            Ok(name) => self
-                .users
-                .by_login_key(&name.key())
-                .await
-                .map(|u| u.filter(|u| fold_key(&u.username) == name.key())),
+            Ok(name) => self.users.by_login_key(&name.key()).await,
             Err(_) => Ok(None),
         }
     }

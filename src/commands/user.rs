@@ -2,6 +2,7 @@ use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
 
+use crate::app::auth::RegisterInput;
 use crate::cli::UserAction;
 use crate::config::Config;
 use crate::startup::build_state;
@@ -35,7 +36,15 @@ pub async fn run(config: Config, action: UserAction) -> anyhow::Result<()> {
             let state = build_state(&config).await?;
             let user = state
                 .auth
-                .create_user(&username, &email, &password, role)
+                .create_user(
+                    RegisterInput {
+                        username,
+                        email,
+                        password,
+                        display_name: None,
+                    },
+                    role,
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot create user: {e}"))?;
             println!(

@@ -16,5 +16,4 @@ pub trait UserRepository: Send + Sync {
     async fn update_profile(&self, id: UserId, changes: ProfileChanges) -> DomainResult<User>;
     async fn set_role(&self, id: UserId, role: Role) -> DomainResult<User>;
     async fn set_password_hash(&self, id: UserId, hash: &str) -> DomainResult<()>;
-    async fn count(&self) -> DomainResult<u64>;
 }

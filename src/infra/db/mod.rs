@@ -20,8 +20,8 @@ use std::time::Duration;
 use anyhow::Context;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 pub use bulk::insert_all;
@@ -64,10 +64,6 @@ impl Database {
             counter.fetch_add(1, Ordering::Relaxed);
         });
         Ok(Database { conn, statements })
-    }
-
-    pub fn backend(&self) -> DbBackend {
-        self.conn.get_database_backend()
     }
 
     /// SQL statements run so far through this pool.

@@ -150,11 +150,4 @@ impl UserRepository for SqlUserRepository {
         model.update(&self.db.conn).await.map_err(db_err)?;
         Ok(())
     }
-
-    async fn count(&self) -> DomainResult<u64> {
-        user::Entity::find()
-            .count(&self.db.conn)
-            .await
-            .map_err(db_err)
-    }
 }
