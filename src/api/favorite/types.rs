@@ -10,28 +10,13 @@ use crate::domain::favorite::{Favorite, TargetKind};
 use crate::domain::{ErrorCode, UserId, VideoId};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "FavoriteTargetKind")]
+#[graphql(
+    name = "FavoriteTargetKind",
+    remote = "crate::domain::favorite::TargetKind"
+)]
 pub enum GqlTargetKind {
     Video,
     Recommendation,
-}
-
-impl From<GqlTargetKind> for TargetKind {
-    fn from(k: GqlTargetKind) -> Self {
-        match k {
-            GqlTargetKind::Video => TargetKind::Video,
-            GqlTargetKind::Recommendation => TargetKind::Recommendation,
-        }
-    }
-}
-
-impl From<TargetKind> for GqlTargetKind {
-    fn from(k: TargetKind) -> Self {
-        match k {
-            TargetKind::Video => GqlTargetKind::Video,
-            TargetKind::Recommendation => GqlTargetKind::Recommendation,
-        }
-    }
 }
 
 /// What a favorite points at. Recommendations join this union when they exist.

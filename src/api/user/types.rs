@@ -2,12 +2,13 @@ use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, ID};
 use chrono::{DateTime, Utc};
 
 use crate::api::context::ContextExt;
-use crate::api::video::types::{VideoConnection, VideoFilterInput};
+use crate::api::video::types::VideoConnection;
 use crate::app::UserService;
-use crate::domain::user::{Role, User};
+use crate::domain::user::User;
+use crate::domain::video::VideoFilter;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "Role")]
+#[graphql(name = "Role", remote = "crate::domain::user::Role")]
 pub enum GqlRole {
     Guest,
     User,
@@ -15,32 +16,6 @@ pub enum GqlRole {
     Premium,
     Admin,
     SuperAdmin,
-}
-
-impl From<Role> for GqlRole {
-    fn from(r: Role) -> Self {
-        match r {
-            Role::Guest => GqlRole::Guest,
-            Role::User => GqlRole::User,
-            Role::Creator => GqlRole::Creator,
-            Role::Premium => GqlRole::Premium,
-            Role::Admin => GqlRole::Admin,
-            Role::SuperAdmin => GqlRole::SuperAdmin,
-        }
-    }
-}
-
-impl From<GqlRole> for Role {
-    fn from(r: GqlRole) -> Self {
-        match r {
-            GqlRole::Guest => Role::Guest,
-            GqlRole::User => Role::User,
-            GqlRole::Creator => Role::Creator,
-            GqlRole::Premium => Role::Premium,
-            GqlRole::Admin => Role::Admin,
-            GqlRole::SuperAdmin => Role::SuperAdmin,
-        }
-    }
 }
 
 /// A user as the viewer sees them. `email` is shown only to the user themself and to
@@ -111,11 +86,11 @@ impl UserView {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<VideoConnection> {
-        let filter = VideoFilterInput {
-            owner_id: Some(ID(self.user.id.to_string())),
+        let filter = VideoFilter {
+            owner_id: Some(self.user.id),
             ..Default::default()
         };
-        VideoConnection::load(ctx, Some(filter), None, first, after).await
+        VideoConnection::load(ctx, filter, None, first, after).await
     }
 }
 

@@ -33,6 +33,10 @@ impl VideoQuery {
         #[graphql(default_with = "Some(20)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<VideoConnection> {
+        let filter = filter
+            .map(|f| f.to_domain())
+            .transpose()?
+            .unwrap_or_default();
         VideoConnection::load(ctx, filter, sort, first, after).await
     }
 }

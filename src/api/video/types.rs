@@ -4,17 +4,15 @@ use chrono::{DateTime, Utc};
 
 use super::loader::{loader_error, FavoritedLoader, UserLoader, VersionsLoader};
 use crate::api::context::ContextExt;
-use crate::api::error::{code, to_gql, GqlResultExt};
+use crate::api::error::{to_gql, GqlResultExt};
 use crate::api::user::types::UserView;
 use crate::app::cursor;
 use crate::domain::page::Page;
-use crate::domain::video::{
-    SortKey, Video, VideoFilter, VideoSort, VideoStatus, VideoVersion, Visibility,
-};
-use crate::domain::{DomainError, ErrorCode, UserId};
+use crate::domain::video::{SortKey, Video, VideoFilter, VideoSort, VideoVersion};
+use crate::domain::{DomainError, UserId};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "VideoStatus")]
+#[graphql(name = "VideoStatus", remote = "crate::domain::video::VideoStatus")]
 pub enum GqlVideoStatus {
     Draft,
     Uploading,
@@ -23,56 +21,12 @@ pub enum GqlVideoStatus {
     Failed,
 }
 
-impl From<VideoStatus> for GqlVideoStatus {
-    fn from(s: VideoStatus) -> Self {
-        match s {
-            VideoStatus::Draft => GqlVideoStatus::Draft,
-            VideoStatus::Uploading => GqlVideoStatus::Uploading,
-            VideoStatus::Processing => GqlVideoStatus::Processing,
-            VideoStatus::Ready => GqlVideoStatus::Ready,
-            VideoStatus::Failed => GqlVideoStatus::Failed,
-        }
-    }
-}
-
-impl From<GqlVideoStatus> for VideoStatus {
-    fn from(s: GqlVideoStatus) -> Self {
-        match s {
-            GqlVideoStatus::Draft => VideoStatus::Draft,
-            GqlVideoStatus::Uploading => VideoStatus::Uploading,
-            GqlVideoStatus::Processing => VideoStatus::Processing,
-            GqlVideoStatus::Ready => VideoStatus::Ready,
-            GqlVideoStatus::Failed => VideoStatus::Failed,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "Visibility")]
+#[graphql(name = "Visibility", remote = "crate::domain::video::Visibility")]
 pub enum GqlVisibility {
     Private,
     Unlisted,
     Public,
-}
-
-impl From<Visibility> for GqlVisibility {
-    fn from(v: Visibility) -> Self {
-        match v {
-            Visibility::Private => GqlVisibility::Private,
-            Visibility::Unlisted => GqlVisibility::Unlisted,
-            Visibility::Public => GqlVisibility::Public,
-        }
-    }
-}
-
-impl From<GqlVisibility> for Visibility {
-    fn from(v: GqlVisibility) -> Self {
-        match v {
-            GqlVisibility::Private => Visibility::Private,
-            GqlVisibility::Unlisted => Visibility::Unlisted,
-            GqlVisibility::Public => Visibility::Public,
-        }
-    }
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
@@ -94,24 +48,11 @@ impl GqlVideoSort {
             GqlVideoSort::Oldest => Ok(VideoSort::Oldest),
             GqlVideoSort::MostLiked => Ok(VideoSort::MostLiked),
             GqlVideoSort::MostViewed => Ok(VideoSort::MostViewed),
-            GqlVideoSort::Trending => Err(code(
-                ErrorCode::BadUserInput,
+            GqlVideoSort::Trending => Err(to_gql(DomainError::bad_input(
+                "sort",
                 "sort TRENDING is not available yet; use MOST_VIEWED or MOST_LIKED",
-            )
-            .extend_field("sort")),
+            ))),
         }
-    }
-}
-
-trait ExtendField {
-    fn extend_field(self, field: &str) -> Self;
-}
-
-impl ExtendField for async_graphql::Error {
-    fn extend_field(self, field: &str) -> Self {
-        use async_graphql::ErrorExtensions;
-        let field = field.to_owned();
-        self.extend_with(move |_, e| e.set("field", field.as_str()))
     }
 }
 
@@ -304,7 +245,7 @@ pub struct VideoFilterInput {
 }
 
 impl VideoFilterInput {
-    fn to_domain(&self) -> async_graphql::Result<VideoFilter> {
+    pub fn to_domain(&self) -> async_graphql::Result<VideoFilter> {
         Ok(VideoFilter {
             owner_id: self
                 .owner_id
@@ -374,16 +315,12 @@ pub struct VideoConnection {
 impl VideoConnection {
     pub async fn load(
         ctx: &Context<'_>,
-        filter: Option<VideoFilterInput>,
+        filter: VideoFilter,
         sort: Option<GqlVideoSort>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Self> {
         let sort = sort.unwrap_or_default().to_domain()?;
-        let filter = filter
-            .map(|f| f.to_domain())
-            .transpose()?
-            .unwrap_or_default();
         let page: Page<Video, SortKey> = ctx
             .state()
             .videos
