@@ -27,19 +27,17 @@ fn invalid() -> DomainError {
 }
 
 /// Splits a cursor into value and id after checking version and connection.
-fn decode<'a>(
-    raw: &str,
-    connection: &str,
-    buf: &'a mut String,
-) -> Result<(&'a str, &'a str), DomainError> {
+fn decode(raw: &str, connection: &str) -> Result<(String, String), DomainError> {
     if raw.len() > 512 {
         return Err(invalid());
     }
     let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| invalid())?;
-    *buf = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let mut parts = buf.splitn(4, '|');
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = text.splitn(4, '|');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(VERSION), Some(conn), Some(value), Some(id)) if conn == connection => Ok((value, id)),
+        (Some(VERSION), Some(conn), Some(value), Some(id)) if conn == connection => {
+            Ok((value.to_owned(), id.to_owned()))
+        }
         _ => Err(invalid()),
     }
 }
@@ -66,11 +64,10 @@ pub fn encode_video(sort: VideoSort, key: &SortKey) -> String {
 }
 
 pub fn decode_video(sort: VideoSort, raw: &str) -> Result<SortKey, DomainError> {
-    let mut buf = String::new();
-    let (value, id) = decode(raw, &video_connection(sort), &mut buf)?;
-    let id = VideoId::from_uuid(parse_uuid(id)?);
+    let (value, id) = decode(raw, &video_connection(sort))?;
+    let id = VideoId::from_uuid(parse_uuid(&id)?);
     match sort {
-        VideoSort::Newest | VideoSort::Oldest => Ok(SortKey::Created(parse_time(value)?, id)),
+        VideoSort::Newest | VideoSort::Oldest => Ok(SortKey::Created(parse_time(&value)?, id)),
         VideoSort::MostLiked | VideoSort::MostViewed => {
             let n: i64 = value.parse().map_err(|_| invalid())?;
             if n < 0 {
@@ -94,13 +91,12 @@ pub fn encode_favorite(key: &FavoriteKey) -> String {
 }
 
 pub fn decode_favorite(raw: &str) -> Result<FavoriteKey, DomainError> {
-    let mut buf = String::new();
-    let (value, id) = decode(raw, "favorites", &mut buf)?;
+    let (value, id) = decode(raw, "favorites")?;
     let (at, kind) = value.split_once('~').ok_or_else(invalid)?;
     Ok(FavoriteKey {
         created_at: parse_time(at)?,
         kind: kind.parse::<TargetKind>().map_err(|_| invalid())?,
-        target_id: parse_uuid(id)?,
+        target_id: parse_uuid(&id)?,
     })
 }
 

@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::domain::auth::PasswordHasher;
 use crate::infra::auth::Argon2Hasher;
 use crate::infra::db::entities::{favorite, user, video, video_category, video_tag, video_version};
-use crate::infra::db::{insert_all, Database};
+use crate::infra::db::{insert_all, label_key, Database};
 use crate::startup::connect_database;
 
 pub const DEMO_PASSWORD: &str = "demo-password";
@@ -217,8 +217,8 @@ pub async fn run(config: &Config, users: u32, videos: u32, seed: u64) -> anyhow:
     let started = std::time::Instant::now();
 
     let user_ids = seed_users(&db, users, seed, &bar).await?;
-    seed_videos(&db, &user_ids, videos, seed, &likes, &bar).await?;
-    seed_favorites(&db, &user_ids, favorites, seed, &bar).await?;
+    let seeded = seed_videos(&db, &user_ids, videos, seed, &likes, &bar).await?;
+    seed_favorites(&db, &user_ids, &seeded, favorites, &bar).await?;
     // Fresh statistics, or the planners pick plans for an empty table (PostgreSQL sorted
     // every public video for each feed page until autovacuum caught up).
     bar.set_message("analyze");
@@ -314,8 +314,9 @@ async fn seed_videos(
     seed: u64,
     likes: &[i64],
     bar: &ProgressBar,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<(Uuid, DateTime<Utc>)>> {
     bar.set_message("videos");
+    let mut seeded = Vec::with_capacity(n);
     let mut start = 0;
     while start < n {
         let end = (start + VIDEOS_PER_BATCH).min(n);
@@ -324,16 +325,17 @@ async fn seed_videos(
         for (i, &like_count) in likes.iter().enumerate().take(end).skip(start) {
             let p = plan_video(seed, i, users.len());
             let owner = users[p.owner];
+            seeded.push((p.id, p.created_at));
             for t in &p.tags {
                 tags.push(video_tag::ActiveModel {
                     video_id: Set(p.id),
-                    tag: Set(t.to_lowercase()),
+                    tag: Set(label_key(t)),
                 });
             }
             for c in &p.categories {
                 cats.push(video_category::ActiveModel {
                     video_id: Set(p.id),
-                    category: Set(c.to_lowercase()),
+                    category: Set(label_key(c)),
                 });
             }
             versions.push(video_version::ActiveModel {
@@ -370,29 +372,31 @@ async fn seed_videos(
         bar.inc((end - start) as u64);
         start = end;
     }
-    Ok(())
+    Ok(seeded)
 }
 
 async fn seed_favorites(
     db: &Database,
     users: &[Uuid],
+    videos: &[(Uuid, DateTime<Utc>)],
     pairs: Vec<(usize, usize)>,
-    seed: u64,
     bar: &ProgressBar,
 ) -> anyhow::Result<()> {
     bar.set_message("favorites");
-    let mut rows = Vec::with_capacity(pairs.len());
-    for (u, v) in pairs {
-        let video = plan_video(seed, v, users.len());
-        rows.push(favorite::ActiveModel {
-            user_id: Set(users[u]),
-            target_kind: Set("VIDEO".into()),
-            target_id: Set(video.id),
-            created_at: Set(video.created_at + Duration::hours(2 + u as i64 % 48)),
-        });
-    }
-    for chunk in rows.chunks(20_000) {
-        insert_all(db, chunk.to_vec())
+    for chunk in pairs.chunks(20_000) {
+        let rows = chunk
+            .iter()
+            .map(|&(u, v)| {
+                let (id, created_at) = videos[v];
+                favorite::ActiveModel {
+                    user_id: Set(users[u]),
+                    target_kind: Set("VIDEO".into()),
+                    target_id: Set(id),
+                    created_at: Set(created_at + Duration::hours(2 + u as i64 % 48)),
+                }
+            })
+            .collect();
+        insert_all(db, rows)
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         bar.inc(chunk.len() as u64);

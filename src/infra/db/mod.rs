@@ -28,7 +28,7 @@ pub use bulk::insert_all;
 pub use favorite_repo::SqlFavoriteRepository;
 pub use session_repo::SqlSessionRepository;
 pub use user_repo::SqlUserRepository;
-pub use video_repo::SqlVideoRepository;
+pub use video_repo::{label_key, SqlVideoRepository};
 
 use crate::domain::DomainError;
 

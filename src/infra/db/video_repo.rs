@@ -24,7 +24,7 @@ pub struct SqlVideoRepository {
 }
 
 /// Labels are matched case-insensitively, so the lookup tables hold them lowercased.
-fn label_key(label: &str) -> String {
+pub fn label_key(label: &str) -> String {
     label.to_lowercase()
 }
 
