@@ -31,6 +31,9 @@ pub enum Command {
         action: UserAction,
     },
     /// Fill the database with deterministic demo data.
+    /// Rebuild this instance's search index from the database into a fresh folder and
+    /// swap it in; a running server switches to it by itself.
+    Reindex,
     Seed {
         #[arg(long, default_value_t = 50)]
         users: u32,

@@ -129,4 +129,9 @@ impl Config {
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("reelgraph.db")
     }
+
+    /// This instance's search replica. Instances never share one.
+    pub fn search_dir(&self) -> PathBuf {
+        self.data_dir.join("search-index")
+    }
 }

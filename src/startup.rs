@@ -15,7 +15,9 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::app::{AuthService, FavoriteService, UserService, VideoService};
+use crate::app::{
+    AuthService, FavoriteService, RecentWrites, SearchService, UserService, VideoService,
+};
 use crate::config::{Config, Mode};
 use crate::domain::auth::{AttemptLimiter, RevocationList};
 use crate::infra::auth::{Argon2Hasher, JwtTokens};
@@ -23,6 +25,7 @@ use crate::infra::db::{
     Database, SqlFavoriteRepository, SqlSessionRepository, SqlUserRepository, SqlVideoRepository,
 };
 use crate::infra::kv::{MemoryStore, RedisStore};
+use crate::infra::search::SearchReplica;
 
 pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 pub const REFRESH_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -36,6 +39,8 @@ pub struct AppState {
     pub users: Arc<UserService>,
     pub videos: Arc<VideoService>,
     pub favorites: Arc<FavoriteService>,
+    pub search: Arc<SearchService>,
+    pub replica: Arc<SearchReplica>,
     pub db: Database,
     pub redis: Option<RedisStore>,
 }
@@ -156,8 +161,18 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         default_role: config.default_role,
         refresh_ttl: REFRESH_TOKEN_TTL,
     });
+    let writes = Arc::new(RecentWrites::default());
     let videos = Arc::new(VideoService {
         videos: Arc::new(SqlVideoRepository { db: db.clone() }),
+        writes: writes.clone(),
+    });
+    let replica = SearchReplica::open(config.search_dir(), db.clone())
+        .await
+        .context("cannot open the search index")?;
+    let search = Arc::new(SearchService {
+        engine: replica.clone(),
+        videos: videos.clone(),
+        writes,
     });
     let favorites = Arc::new(FavoriteService {
         favorites: Arc::new(SqlFavoriteRepository { db: db.clone() }),
@@ -172,6 +187,8 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         users,
         videos,
         favorites,
+        search,
+        replica,
         db,
         redis,
     })
@@ -218,10 +235,16 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = crate::api::routes(self.state.clone(), &self.config);
+        let (stop_indexer, indexer_stopped) = tokio::sync::oneshot::channel::<()>();
+        let indexer = tokio::spawn(self.state.replica.clone().run(async {
+            let _ = indexer_stopped.await;
+        }));
         tracing::info!(addr = %self.addr, "reelgraph listening; GraphiQL at http://{}/graphiql", self.addr);
         poem::Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, signal, Some(Duration::from_secs(10)))
             .await?;
+        let _ = stop_indexer.send(());
+        let _ = indexer.await;
         self.state.db.conn.clone().close().await.ok();
         tracing::info!("reelgraph stopped");
         Ok(())

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_users_and_sessions;
 mod m20261124_000002_videos;
 mod m20261124_000003_favorites_and_views;
+mod m20261124_000004_search_outbox;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_users_and_sessions::Migration),
             Box::new(m20261124_000002_videos::Migration),
             Box::new(m20261124_000003_favorites_and_views::Migration),
+            Box::new(m20261124_000004_search_outbox::Migration),
         ]
     }
 }

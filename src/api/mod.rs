@@ -11,6 +11,7 @@ pub mod http;
 mod input;
 mod limits;
 mod routes;
+mod search;
 pub mod schema;
 mod user;
 mod video;

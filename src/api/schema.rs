@@ -5,13 +5,14 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use super::auth::AuthMutation;
 use super::favorite::{FavoriteMutation, FavoriteQuery};
 use super::limits::FieldLimit;
+use super::search::SearchQuery;
 use super::user::{UserMutation, UserQuery};
 use super::video::{VideoMutation, VideoQuery};
 use crate::startup::AppState;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(UserQuery, VideoQuery, FavoriteQuery);
+pub struct QueryRoot(UserQuery, VideoQuery, SearchQuery, FavoriteQuery);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]

@@ -50,7 +50,9 @@ impl FavoriteService {
     ) -> DomainResult<Favorite> {
         let user = viewer.require(Permission::Read, "favorite")?;
         self.check_target(viewer, kind, target).await?;
-        self.favorites.add(user, kind, target, clock::now()).await
+        let favorite = self.favorites.add(user, kind, target, clock::now()).await?;
+        self.videos.writes.note(viewer);
+        Ok(favorite)
     }
 
     pub async fn remove(
@@ -60,7 +62,9 @@ impl FavoriteService {
         target: Uuid,
     ) -> DomainResult<bool> {
         let user = viewer.require(Permission::Read, "favorite")?;
-        self.favorites.remove(user, kind, target).await
+        let removed = self.favorites.remove(user, kind, target).await?;
+        self.videos.writes.note(viewer);
+        Ok(removed)
     }
 
     pub async fn list(

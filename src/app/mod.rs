@@ -4,10 +4,12 @@
 pub mod auth;
 pub mod cursor;
 pub mod favorites;
+pub mod search;
 pub mod users;
 pub mod videos;
 
 pub use auth::{AuthService, AuthSession};
 pub use favorites::FavoriteService;
+pub use search::{RecentWrites, SearchEngine, SearchService};
 pub use users::UserService;
 pub use videos::VideoService;

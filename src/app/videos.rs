@@ -22,6 +22,7 @@ pub const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);
 
 pub struct VideoService {
     pub videos: Arc<dyn VideoRepository>,
+    pub writes: Arc<super::RecentWrites>,
 }
 
 #[derive(Default)]
@@ -89,7 +90,9 @@ impl VideoService {
                 .into_inner(),
             now: clock::now(),
         };
-        self.videos.create(video).await
+        let video = self.videos.create(video).await?;
+        self.writes.note(viewer);
+        Ok(video)
     }
 
     /// The video if `viewer` may see it; `None` both for missing and for hidden videos, so
@@ -173,9 +176,12 @@ impl VideoService {
             return Ok(video);
         }
         let by = viewer.require_user()?.0;
-        self.videos
+        let video = self
+            .videos
             .update(id, changes, &changed, by, clock::now())
-            .await
+            .await?;
+        self.writes.note(viewer);
+        Ok(video)
     }
 
     /// Publishing an already published video keeps its original `publishedAt`.
@@ -185,7 +191,9 @@ impl VideoService {
             return Ok(video);
         }
         let now = clock::now();
-        self.videos.set_published(id, Some(now), now).await
+        let video = self.videos.set_published(id, Some(now), now).await?;
+        self.writes.note(viewer);
+        Ok(video)
     }
 
     pub async fn unpublish(&self, viewer: &Viewer, id: VideoId) -> DomainResult<Video> {
@@ -193,12 +201,15 @@ impl VideoService {
         if !video.is_published() {
             return Ok(video);
         }
-        self.videos.set_published(id, None, clock::now()).await
+        let video = self.videos.set_published(id, None, clock::now()).await?;
+        self.writes.note(viewer);
+        Ok(video)
     }
 
     pub async fn delete(&self, viewer: &Viewer, id: VideoId) -> DomainResult<bool> {
         self.editable(viewer, id).await?;
         self.videos.soft_delete(id, clock::now()).await?;
+        self.writes.note(viewer);
         Ok(true)
     }
 

@@ -1,6 +1,7 @@
 //! The subcommands behind `reelgraph`.
 
 mod migrate;
+mod reindex;
 mod seed;
 mod user;
 
@@ -17,6 +18,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { action } => user::run(config, action).await,
+        Command::Reindex => reindex::run(&config).await,
         Command::Seed {
             users,
             videos,

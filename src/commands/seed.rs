@@ -219,6 +219,10 @@ pub async fn run(config: &Config, users: u32, videos: u32, seed: u64) -> anyhow:
     let user_ids = seed_users(&db, users, seed, &bar).await?;
     let seeded = seed_videos(&db, &user_ids, videos, seed, &likes, &bar).await?;
     seed_favorites(&db, &user_ids, &seeded, favorites, &bar).await?;
+    // One row for the lot: search replicas rebuild from the videos table.
+    db.request_search_rebuild(crate::domain::clock::now())
+        .await
+        .context("cannot ask the search index to rebuild")?;
     // Fresh statistics, or the planners pick plans for an empty table (PostgreSQL sorted
     // every public video for each feed page until autovacuum caught up).
     bar.set_message("analyze");

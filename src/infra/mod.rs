@@ -3,3 +3,4 @@
 pub mod auth;
 pub mod db;
 pub mod kv;
+pub mod search;

@@ -10,5 +10,7 @@ mod http_spec;
 mod layering;
 mod operations;
 mod schema;
+mod search;
+mod search_recovery;
 mod shared_redis;
 mod videos;

@@ -225,6 +225,25 @@ impl VideoView {
             .collect())
     }
 
+    /// Videos like this one (by title, description and tags) that the viewer may see.
+    /// `first` is 1..=50.
+    #[graphql(complexity = "(first.clamp(1, 50) as usize) * child_complexity")]
+    async fn related(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: i32,
+    ) -> async_graphql::Result<Vec<VideoView>> {
+        Ok(ctx
+            .state()
+            .search
+            .related(ctx.viewer(), self.0.id, Some(i64::from(first)))
+            .await
+            .gql()?
+            .into_iter()
+            .map(VideoView)
+            .collect())
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::entities::{favorite, video};
 use super::{db_err, Database};
+use crate::domain::clock;
 use crate::domain::error::DomainResult;
 use crate::domain::favorite::{Favorite, FavoriteKey, FavoriteRepository, TargetKind};
 use crate::domain::page::Page;
@@ -74,6 +75,7 @@ async fn bump_likes<C: ConnectionTrait>(
     kind: TargetKind,
     target: Uuid,
     delta: i64,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     if kind == TargetKind::Video {
         video::Entity::update_many()
@@ -83,6 +85,9 @@ async fn bump_likes<C: ConnectionTrait>(
             )
             .filter(video::Column::Id.eq(target))
             .exec(conn)
+            .await
+            .map_err(db_err)?;
+        super::outbox::push(conn, Some(target), now)
             .await
             .map_err(db_err)?;
     }
@@ -124,8 +129,9 @@ impl FavoriteRepository for SqlFavoriteRepository {
                 .to_owned(),
             )
             .to_owned();
-        if txn.execute(&insert).await.map_err(db_err)?.rows_affected() == 1 {
-            bump_likes(&txn, kind, target, 1).await?;
+        let added = txn.execute(&insert).await.map_err(db_err)?.rows_affected() == 1;
+        if added {
+            bump_likes(&txn, kind, target, 1, now).await?;
         }
         let row = favorite::Entity::find_by_id((user.as_uuid(), kind.as_str().to_owned(), target))
             .one(&txn)
@@ -135,6 +141,9 @@ impl FavoriteRepository for SqlFavoriteRepository {
                 DomainError::internal(anyhow::anyhow!("favorite vanished inside its transaction"))
             })?;
         txn.commit().await.map_err(db_err)?;
+        if added {
+            self.db.outbox_written();
+        }
         favorite_from(row)
     }
 
@@ -150,9 +159,12 @@ impl FavoriteRepository for SqlFavoriteRepository {
             .rows_affected
             == 1;
         if removed {
-            bump_likes(&txn, kind, target, -1).await?;
+            bump_likes(&txn, kind, target, -1, clock::now()).await?;
         }
         txn.commit().await.map_err(db_err)?;
+        if removed {
+            self.db.outbox_written();
+        }
         Ok(removed)
     }
 

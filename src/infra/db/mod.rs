@@ -9,6 +9,7 @@ mod bulk;
 mod convert;
 pub mod entities;
 mod favorite_repo;
+mod outbox;
 mod session_repo;
 mod user_repo;
 mod video_repo;
@@ -26,6 +27,7 @@ use sea_orm::{
 
 pub use bulk::insert_all;
 pub use favorite_repo::SqlFavoriteRepository;
+pub use outbox::OutboxRow;
 pub use session_repo::SqlSessionRepository;
 pub use user_repo::SqlUserRepository;
 pub use video_repo::{label_key, SqlVideoRepository};
@@ -37,6 +39,9 @@ use crate::domain::DomainError;
 pub struct Database {
     pub conn: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    /// Woken after a commit that wrote to the search outbox, so this instance's indexer
+    /// need not wait for its next poll.
+    outbox_written: Arc<tokio::sync::Notify>,
 }
 
 impl Database {
@@ -63,7 +68,11 @@ impl Database {
         conn.set_metric_callback(move |_info| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        Ok(Database { conn, statements })
+        Ok(Database {
+            conn,
+            statements,
+            outbox_written: Arc::default(),
+        })
     }
 
     /// SQL statements run so far through this pool.
@@ -79,6 +88,16 @@ impl Database {
                 ..Default::default()
             })
             .await
+    }
+
+    /// Tells this instance's indexer that the outbox has new rows.
+    pub fn outbox_written(&self) {
+        self.outbox_written.notify_one();
+    }
+
+    /// Resolves after the next [`Database::outbox_written`] (or at once if one is pending).
+    pub async fn outbox_notified(&self) {
+        self.outbox_written.notified().await;
     }
 
     pub async fn ping(&self) -> Result<(), DbErr> {

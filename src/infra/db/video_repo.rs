@@ -10,7 +10,7 @@ use sea_orm::{
 
 use super::convert::{to_json_list, video_from};
 use super::entities::{video, video_category, video_tag, video_version, video_view};
-use super::{db_err, Database};
+use super::{db_err, outbox, Database};
 use crate::domain::error::DomainResult;
 use crate::domain::page::Page;
 use crate::domain::video::{
@@ -217,7 +217,9 @@ impl VideoRepository for SqlVideoRepository {
             .map_err(db_err)?;
         replace_labels(&txn, id, Some(&new.tags), Some(&new.categories)).await?;
         add_version(&txn, id, "created", new.owner_id, new.now).await?;
+        outbox::push(&txn, Some(id), new.now).await.map_err(db_err)?;
         txn.commit().await.map_err(db_err)?;
+        self.db.outbox_written();
         video_from(row)
     }
 
@@ -286,7 +288,9 @@ impl VideoRepository for SqlVideoRepository {
         )
         .await?;
         add_version(&txn, uuid, &changed.join(", "), by, now).await?;
+        outbox::push(&txn, Some(uuid), now).await.map_err(db_err)?;
         txn.commit().await.map_err(db_err)?;
+        self.db.outbox_written();
         video_from(row)
     }
 
@@ -302,25 +306,36 @@ impl VideoRepository for SqlVideoRepository {
             updated_at: Set(now),
             ..Default::default()
         };
-        match model.update(&self.db.conn).await {
-            Ok(row) => video_from(row),
-            Err(sea_orm::DbErr::RecordNotUpdated) => Err(DomainError::NotFound("video")),
-            Err(err) => Err(db_err(err)),
-        }
+        let txn = self.db.write().await.map_err(db_err)?;
+        let row = match model.update(&txn).await {
+            Ok(row) => row,
+            Err(sea_orm::DbErr::RecordNotUpdated) => return Err(DomainError::NotFound("video")),
+            Err(err) => return Err(db_err(err)),
+        };
+        outbox::push(&txn, Some(row.id), now).await.map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        self.db.outbox_written();
+        video_from(row)
     }
 
     async fn soft_delete(&self, id: VideoId, now: DateTime<Utc>) -> DomainResult<()> {
+        let txn = self.db.write().await.map_err(db_err)?;
         let res = video::Entity::update_many()
             .col_expr(video::Column::DeletedAt, Expr::value(now))
             .col_expr(video::Column::UpdatedAt, Expr::value(now))
             .filter(video::Column::Id.eq(id.as_uuid()))
             .filter(video::Column::DeletedAt.is_null())
-            .exec(&self.db.conn)
+            .exec(&txn)
             .await
             .map_err(db_err)?;
         if res.rows_affected == 0 {
             return Err(DomainError::NotFound("video"));
         }
+        outbox::push(&txn, Some(id.as_uuid()), now)
+            .await
+            .map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        self.db.outbox_written();
         Ok(())
     }
 
@@ -437,6 +452,7 @@ impl VideoRepository for SqlVideoRepository {
                 .exec(&txn)
                 .await
                 .map_err(db_err)?;
+            outbox::push(&txn, Some(uuid), now).await.map_err(db_err)?;
         }
         let counts: Option<(i64, i64)> = video::Entity::find_by_id(uuid)
             .filter(video::Column::DeletedAt.is_null())
@@ -447,6 +463,9 @@ impl VideoRepository for SqlVideoRepository {
             .await
             .map_err(db_err)?;
         txn.commit().await.map_err(db_err)?;
+        if counted {
+            self.db.outbox_written();
+        }
         counts.ok_or(DomainError::NotFound("video"))
     }
 }

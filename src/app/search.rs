@@ -1,0 +1,269 @@
+//! Full-text search, suggestions and related videos over the embedded index.
+//!
+//! The index decides what matches and in which order; the database has the last word on
+//! what is shown: every hit is loaded and checked against the same visibility rules as
+//! `videos`, so a video made private a moment ago never leaks through an index that has
+//! not caught up yet.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use search_index::{Audience, Facets, Hit, SearchError, SearchIndex, SortBy};
+use sha2::{Digest, Sha256};
+
+use super::cursor;
+use super::videos::VideoService;
+use crate::domain::auth::Viewer;
+use crate::domain::error::DomainResult;
+use crate::domain::user::Permission;
+use crate::domain::video::{is_listed_for, Video};
+use crate::domain::{DomainError, UserId, VideoId};
+
+/// Where the index lives and how far it has caught up.
+#[async_trait]
+pub trait SearchEngine: Send + Sync {
+    /// The live index (a rebuild may swap it).
+    fn index(&self) -> SearchIndex;
+    /// Waits until every change committed so far is searchable; false on timeout.
+    async fn sync(&self, timeout: Duration) -> DomainResult<bool>;
+}
+
+/// Who changed videos or favorites a moment ago: their next searches wait for the index
+/// to include their own writes (read-your-writes), everyone else's never wait.
+#[derive(Default)]
+pub struct RecentWrites {
+    seen: Mutex<HashMap<UserId, Instant>>,
+}
+
+/// How long after a write its author's searches wait for the index.
+const READ_YOUR_WRITES_FOR: Duration = Duration::from_secs(5);
+const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(2);
+
+impl RecentWrites {
+    pub fn note(&self, viewer: &Viewer) {
+        let Some(id) = viewer.user_id() else { return };
+        let now = Instant::now();
+        if let Ok(mut seen) = self.seen.lock() {
+            if seen.len() > 10_000 {
+                seen.retain(|_, at| now.duration_since(*at) < READ_YOUR_WRITES_FOR);
+            }
+            seen.insert(id, now);
+        }
+    }
+
+    fn recent(&self, viewer: &Viewer) -> bool {
+        let Some(id) = viewer.user_id() else {
+            return false;
+        };
+        self.seen.lock().is_ok_and(|seen| {
+            seen.get(&id)
+                .is_some_and(|at| at.elapsed() < READ_YOUR_WRITES_FOR)
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilterInput {
+    pub categories: Vec<String>,
+    pub tags: Vec<String>,
+    pub owner_id: Option<String>,
+    pub published_after: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchInput {
+    pub query: String,
+    pub filter: SearchFilterInput,
+    pub sort: SortBy,
+    pub first: Option<i64>,
+    pub after: Option<String>,
+    pub want_total: bool,
+    pub want_facets: bool,
+    pub want_highlights: bool,
+}
+
+pub struct SearchHit {
+    pub video: Video,
+    pub hit: Hit,
+    pub cursor: String,
+}
+
+pub struct SearchPage {
+    pub hits: Vec<SearchHit>,
+    pub has_next: bool,
+    pub has_previous: bool,
+    pub total: Option<u64>,
+    pub facets: Option<Facets>,
+    pub took: Duration,
+}
+
+pub struct SearchService {
+    pub engine: Arc<dyn SearchEngine>,
+    pub videos: Arc<VideoService>,
+    pub writes: Arc<RecentWrites>,
+}
+
+const MAX_FILTER_VALUES: usize = 20;
+const DEFAULT_FIRST: i64 = 20;
+const MAX_FIRST: i64 = 100;
+
+fn audience(viewer: &Viewer) -> Audience {
+    if viewer.can(Permission::ManageAnyVideo) {
+        return Audience::Everyone;
+    }
+    match viewer.user_id() {
+        Some(id) => Audience::PublicAndOwner(id.as_uuid().as_u128()),
+        None => Audience::Public,
+    }
+}
+
+/// Text problems are the user's; everything else is ours.
+fn search_error(err: SearchError) -> DomainError {
+    match err {
+        SearchError::Query(q) => DomainError::bad_input("query", q.to_string()),
+        other => DomainError::internal(anyhow::Error::new(other).context("search failed")),
+    }
+}
+
+/// Cursors belong to one sort of one query text.
+fn connection(sort: SortBy, query: &str) -> String {
+    let digest = Sha256::digest(search_index::normalize(query.trim()).as_bytes());
+    format!("search:{sort}:{}", hex::encode(&digest[..6]))
+}
+
+fn labels(field: &str, values: &[String]) -> DomainResult<Vec<String>> {
+    if values.len() > MAX_FILTER_VALUES {
+        return Err(DomainError::bad_input(
+            field,
+            format!("at most {MAX_FILTER_VALUES} values"),
+        ));
+    }
+    values
+        .iter()
+        .map(|v| crate::domain::text::clean(v, field, 1, 64, false))
+        .collect()
+}
+
+impl SearchService {
+    async fn read_your_writes(&self, viewer: &Viewer) -> DomainResult<()> {
+        if self.writes.recent(viewer) && !self.engine.sync(READ_YOUR_WRITES_WAIT).await? {
+            tracing::warn!("search index is behind; answering without the viewer's latest writes");
+        }
+        Ok(())
+    }
+
+    pub async fn search(&self, viewer: &Viewer, input: SearchInput) -> DomainResult<SearchPage> {
+        let filter = search_index::SearchFilter {
+            categories: labels("filter.categories", &input.filter.categories)?,
+            tags: labels("filter.tags", &input.filter.tags)?,
+            owner: input
+                .filter
+                .owner_id
+                .as_deref()
+                .map(|raw| UserId::parse(raw, "filter.ownerId"))
+                .transpose()?
+                .map(|id| id.as_uuid().as_u128()),
+            published_after_micros: input.filter.published_after.map(|t| t.timestamp_micros()),
+        };
+        let first = input.first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST);
+        let conn = connection(input.sort, &input.query);
+        let after = input
+            .after
+            .as_deref()
+            .map(|raw| cursor::decode_search(&conn, raw))
+            .transpose()?;
+        self.read_your_writes(viewer).await?;
+        let request = search_index::SearchRequest {
+            text: input.query,
+            filter,
+            audience: audience(viewer),
+            sort: input.sort,
+            after,
+            first: first as usize,
+            want_total: input.want_total,
+            want_facets: input.want_facets,
+            want_highlights: input.want_highlights,
+        };
+        let results = self
+            .engine
+            .index()
+            .search(request)
+            .await
+            .map_err(search_error)?;
+        let ids: Vec<VideoId> = results
+            .hits
+            .iter()
+            .map(|h| VideoId::from_uuid(uuid::Uuid::from_u128(h.id)))
+            .collect();
+        let mut videos = self.videos.get_many(viewer, &ids).await?;
+        let hits = results
+            .hits
+            .into_iter()
+            .zip(ids)
+            .filter_map(|(hit, id)| {
+                let video = videos.remove(&id)?;
+                is_listed_for(&video, viewer).then(|| SearchHit {
+                    cursor: cursor::encode_search(&conn, hit.cursor),
+                    video,
+                    hit,
+                })
+            })
+            .collect();
+        Ok(SearchPage {
+            hits,
+            has_next: results.has_next,
+            has_previous: after.is_some(),
+            total: results.total,
+            facets: results.facets,
+            took: results.took,
+        })
+    }
+
+    pub async fn suggest(
+        &self,
+        viewer: &Viewer,
+        prefix: &str,
+        limit: Option<i64>,
+    ) -> DomainResult<Vec<String>> {
+        let limit = limit.unwrap_or(10);
+        if !(1..=20).contains(&limit) {
+            return Err(DomainError::bad_input("limit", "must be between 1 and 20"));
+        }
+        self.engine
+            .index()
+            .suggest(prefix.to_owned(), limit as usize, audience(viewer))
+            .await
+            .map_err(|e| match search_error(e) {
+                DomainError::BadInput { message, .. } => DomainError::bad_input("prefix", message),
+                other => other,
+            })
+    }
+
+    /// Videos like `video`, that `viewer` may see, best first.
+    pub async fn related(
+        &self,
+        viewer: &Viewer,
+        video: VideoId,
+        first: Option<i64>,
+    ) -> DomainResult<Vec<Video>> {
+        let first = first.unwrap_or(10).clamp(1, 50);
+        let ids: Vec<VideoId> = self
+            .engine
+            .index()
+            .related(video.as_uuid().as_u128(), first as usize, audience(viewer))
+            .await
+            .map_err(search_error)?
+            .into_iter()
+            .map(|id| VideoId::from_uuid(uuid::Uuid::from_u128(id)))
+            .collect();
+        let mut found = self.videos.get_many(viewer, &ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(id))
+            .filter(|v| is_listed_for(v, viewer))
+            .collect())
+    }
+}

@@ -1,0 +1,198 @@
+//! The search outbox: one row per video change, written inside the transaction that
+//! made the change, tailed by every search replica. A row without a video asks for a
+//! rebuild of everything (bulk loads such as `seed` write one instead of a row per video).
+//!
+//! `search_replicas` records how far each replica has got, so rows every live replica is
+//! past can be pruned.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Order, Query};
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::convert::video_from;
+use super::entities::video;
+use super::{db_err, Database};
+use crate::domain::error::DomainResult;
+use crate::domain::video::Video;
+
+fn outbox() -> Alias {
+    Alias::new("search_outbox")
+}
+
+fn replicas() -> Alias {
+    Alias::new("search_replicas")
+}
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// Records that `video` changed (or, with `None`, that everything must be re-read).
+pub(crate) async fn push<C: ConnectionTrait>(
+    conn: &C,
+    video: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let insert = Query::insert()
+        .into_table(outbox())
+        .columns([col("video_id"), col("created_at")])
+        .values([video.into(), now.into()])
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .to_owned();
+    conn.execute(&insert).await.map(|_| ())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub video_id: Option<Uuid>,
+}
+
+impl Database {
+    /// Asks every search replica to re-read all videos (after bulk loads that bypass
+    /// the repositories).
+    pub async fn request_search_rebuild(&self, now: DateTime<Utc>) -> Result<(), DbErr> {
+        push(&self.conn, None, now).await?;
+        self.outbox_written();
+        Ok(())
+    }
+
+    /// Outbox rows after `position`, oldest first.
+    pub async fn outbox_after(&self, position: i64, limit: u64) -> Result<Vec<OutboxRow>, DbErr> {
+        let select = Query::select()
+            .columns([col("id"), col("video_id")])
+            .from(outbox())
+            .and_where(Expr::col(col("id")).gt(position))
+            .order_by(col("id"), Order::Asc)
+            .limit(limit)
+            .to_owned();
+        self.conn
+            .query_all(&select)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(OutboxRow {
+                    id: row.try_get("", "id")?,
+                    video_id: row.try_get("", "video_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The newest outbox id, 0 when empty.
+    pub async fn outbox_head(&self) -> Result<i64, DbErr> {
+        let select = Query::select()
+            .expr_as(Func::max(Expr::col(col("id"))), col("head"))
+            .from(outbox())
+            .to_owned();
+        let row = self.conn.query_one(&select).await?;
+        Ok(row
+            .and_then(|r| r.try_get::<Option<i64>>("", "head").ok().flatten())
+            .unwrap_or(0))
+    }
+
+    /// Stores how far `replica` has applied the outbox.
+    pub async fn record_replica(
+        &self,
+        replica: &str,
+        position: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        let upsert = Query::insert()
+            .into_table(replicas())
+            .columns([col("replica_id"), col("position"), col("seen_at")])
+            .values([replica.into(), position.into(), now.into()])
+            .map_err(|e| DbErr::Custom(e.to_string()))?
+            .on_conflict(
+                OnConflict::column(col("replica_id"))
+                    .update_columns([col("position"), col("seen_at")])
+                    .to_owned(),
+            )
+            .to_owned();
+        self.conn.execute(&upsert).await.map(|_| ())
+    }
+
+    /// When `replica` last reported, if it ever did.
+    pub async fn replica_seen_at(&self, replica: &str) -> Result<Option<DateTime<Utc>>, DbErr> {
+        let select = Query::select()
+            .column(col("seen_at"))
+            .from(replicas())
+            .and_where(Expr::col(col("replica_id")).eq(replica))
+            .to_owned();
+        match self.conn.query_one(&select).await? {
+            Some(row) => Ok(Some(row.try_get("", "seen_at")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes outbox rows that every replica seen since `live_since` has applied, and
+    /// rows older than `live_since` whatever the replicas say. Returns rows deleted.
+    pub async fn prune_outbox(&self, live_since: DateTime<Utc>) -> Result<u64, DbErr> {
+        let forget = Query::delete()
+            .from_table(replicas())
+            .and_where(Expr::col(col("seen_at")).lt(live_since))
+            .to_owned();
+        self.conn.execute(&forget).await?;
+        let select = Query::select()
+            .expr_as(Func::min(Expr::col(col("position"))), col("low"))
+            .from(replicas())
+            .to_owned();
+        let low: Option<i64> = match self.conn.query_one(&select).await? {
+            Some(row) => row.try_get("", "low")?,
+            None => None,
+        };
+        let mut condition = Expr::col(col("created_at")).lt(live_since);
+        if let Some(low) = low {
+            condition = condition.or(Expr::col(col("id")).lte(low));
+        }
+        let delete = Query::delete()
+            .from_table(outbox())
+            .and_where(condition)
+            .to_owned();
+        Ok(self.conn.execute(&delete).await?.rows_affected())
+    }
+
+    /// Undeleted videos with an id after `after`, in id order: how rebuilds read the
+    /// table without holding a cursor open.
+    pub async fn live_videos_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> DomainResult<Vec<Video>> {
+        let mut q = video::Entity::find().filter(video::Column::DeletedAt.is_null());
+        if let Some(after) = after {
+            q = q.filter(video::Column::Id.gt(after));
+        }
+        q.order_by_asc(video::Column::Id)
+            .limit(limit)
+            .all(&self.conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(video_from)
+            .collect()
+    }
+
+    pub async fn count_live_videos(&self) -> DomainResult<u64> {
+        video::Entity::find()
+            .filter(video::Column::DeletedAt.is_null())
+            .count(&self.conn)
+            .await
+            .map_err(db_err)
+    }
+
+    /// The videos among `ids`, deleted ones included.
+    pub async fn videos_by_ids(&self, ids: &[crate::domain::VideoId]) -> DomainResult<Vec<Video>> {
+        video::Entity::find()
+            .filter(video::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .all(&self.conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(video_from)
+            .collect()
+    }
+}

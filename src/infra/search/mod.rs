@@ -1,0 +1,389 @@
+//! This instance's search replica: the tantivy index in `data/search-index`, fed by the
+//! database outbox.
+//!
+//! The indexer tails the outbox from the position recorded in the index's last commit,
+//! re-reads each changed video and applies it as it is *now* (so applying a row twice,
+//! or out of order, gives the same index), then commits with the new position. After a
+//! crash it resumes from the last commit: nothing lost, nothing applied twice.
+//!
+//! Outbox ids are handed out when a transaction inserts, not when it commits, so on
+//! PostgreSQL a lower id can become visible after a higher one. The committed position
+//! therefore only moves past a missing id once that id has been missing for
+//! [`GAP_GRACE`]; rows beyond it are applied at once and remembered so they are not
+//! applied again.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use search_index::{Builder, Change, IndexHome, SearchIndex, VideoDoc};
+use uuid::Uuid;
+
+use crate::app::SearchEngine;
+use crate::domain::clock;
+use crate::domain::error::DomainResult;
+use crate::domain::video::{Video, Visibility};
+use crate::domain::VideoId;
+use crate::infra::db::{db_err, Database};
+
+/// How often the outbox is polled when nothing on this instance signals a write.
+const POLL: Duration = Duration::from_millis(250);
+/// How long a missing outbox id may be an uncommitted transaction before it is skipped.
+const GAP_GRACE: Duration = Duration::from_secs(10);
+/// Outbox rows read per batch.
+const BATCH: u64 = 500;
+/// Replicas silent for longer are forgotten, and outbox rows older than this are pruned.
+const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// Videos read per page while rebuilding.
+const REBUILD_PAGE: u64 = 5_000;
+
+/// The document for a video as it is now; deleted videos leave the index.
+pub fn change_for(video: &Video) -> Change {
+    let id = video.id.as_uuid().as_u128();
+    if video.deleted_at.is_some() {
+        return Change::Delete(id);
+    }
+    Change::Upsert(VideoDoc {
+        id,
+        owner: video.owner_id.as_uuid().as_u128(),
+        title: video.title.clone(),
+        description: video.description.clone().unwrap_or_default(),
+        tags: video.tags.clone(),
+        categories: video.categories.clone(),
+        listed: video.is_published() && video.visibility == Visibility::Public,
+        published_at_micros: video.published_at.map(|t| t.timestamp_micros()),
+        sort_time_micros: video
+            .published_at
+            .unwrap_or(video.created_at)
+            .timestamp_micros(),
+        like_count: u64::try_from(video.like_count).unwrap_or(0),
+        view_count: u64::try_from(video.view_count).unwrap_or(0),
+    })
+}
+
+/// Writes a complete new generation from the videos table and swaps it in. The index
+/// records the outbox head read before the scan: changes after it are replayed.
+pub async fn rebuild(
+    home: &IndexHome,
+    db: &Database,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<SearchIndex> {
+    let head = db.outbox_head().await?;
+    let total = db.count_live_videos().await?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let home_for_builder = home.clone();
+    let mut builder: Builder = tokio::task::spawn_blocking(move || {
+        home_for_builder.builder(256 * 1024 * 1024, threads)
+    })
+    .await??;
+    let mut after: Option<Uuid> = None;
+    loop {
+        let page = db.live_videos_after(after, REBUILD_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.as_uuid());
+        let docs: Vec<VideoDoc> = page
+            .iter()
+            .filter_map(|v| match change_for(v) {
+                Change::Upsert(doc) => Some(doc),
+                Change::Delete(_) => None,
+            })
+            .collect();
+        builder = tokio::task::spawn_blocking(move || -> anyhow::Result<Builder> {
+            for doc in &docs {
+                builder.add(doc)?;
+            }
+            Ok(builder)
+        })
+        .await??;
+        progress(builder.added(), total);
+    }
+    let position = u64::try_from(head).unwrap_or(0);
+    let index = tokio::task::spawn_blocking(move || builder.finish(position)).await??;
+    home.remove_stale(index.generation());
+    Ok(index)
+}
+
+/// The replica: the live index plus what the indexer needs to keep it true.
+pub struct SearchReplica {
+    home: IndexHome,
+    current: RwLock<SearchIndex>,
+    db: Database,
+    replica_id: String,
+}
+
+/// This folder's replica id, created on first use.
+pub fn replica_id(root: &std::path::Path) -> anyhow::Result<String> {
+    let path = root.join("replica-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim().to_owned();
+        if !id.is_empty() {
+            return Ok(id);
+        }
+    }
+    std::fs::create_dir_all(root)?;
+    let id = format!("{}-{}", hostname(), Uuid::now_v7());
+    std::fs::write(&path, &id)?;
+    Ok(id)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().chars().take(24).collect())
+        .unwrap_or_else(|_| "replica".into())
+}
+
+impl SearchReplica {
+    /// Opens the replica in `root`, rebuilding it first when it is missing, from another
+    /// schema version, or cannot be trusted to be fed by this database's outbox.
+    pub async fn open(root: PathBuf, db: Database) -> anyhow::Result<Arc<Self>> {
+        let home = IndexHome::new(root.clone());
+        let replica_id = replica_id(&root)
+            .with_context(|| format!("cannot use the search index folder {}", root.display()))?;
+        let opened = {
+            let home = home.clone();
+            tokio::task::spawn_blocking(move || home.open()).await??
+        };
+        let reason = match opened {
+            Err(why) => Some(why.to_string()),
+            Ok(index) => match Self::untrusted(&db, &replica_id, &index).await? {
+                Some(why) => Some(why),
+                None => {
+                    return Ok(Arc::new(SearchReplica {
+                        home,
+                        current: RwLock::new(index),
+                        db,
+                        replica_id,
+                    }))
+                }
+            },
+        };
+        let reason = reason.unwrap_or_default();
+        tracing::info!(folder = %root.display(), %reason, "rebuilding the search index from the database");
+        let started = Instant::now();
+        let index = rebuild(&home, &db, |_, _| {}).await?;
+        tracing::info!(
+            documents = index.num_docs(),
+            seconds = started.elapsed().as_secs_f64(),
+            "search index rebuilt"
+        );
+        let replica = SearchReplica {
+            home,
+            current: RwLock::new(index),
+            db,
+            replica_id,
+        };
+        replica.report().await?;
+        Ok(Arc::new(replica))
+    }
+
+    /// Why an index that opened cleanly may still be stale: the outbox it followed has
+    /// been pruned past it, or it follows another database.
+    async fn untrusted(
+        db: &Database,
+        replica: &str,
+        index: &SearchIndex,
+    ) -> anyhow::Result<Option<String>> {
+        let head = db.outbox_head().await?;
+        if index.position() > u64::try_from(head).unwrap_or(0) {
+            return Ok(Some(format!(
+                "index is at outbox position {} but the database's outbox ends at {head}",
+                index.position()
+            )));
+        }
+        let cutoff = clock::now() - chrono::Duration::from_std(RETENTION)?;
+        match db.replica_seen_at(replica).await? {
+            Some(seen) if seen >= cutoff => Ok(None),
+            Some(_) => Ok(Some("replica was away longer than the outbox is kept".into())),
+            None if index.position() == 0 && head == 0 => Ok(None),
+            None => Ok(Some("this database has no record of the replica".into())),
+        }
+    }
+
+    pub fn current(&self) -> SearchIndex {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn replace(&self, index: SearchIndex) {
+        match self.current.write() {
+            Ok(mut guard) => *guard = index,
+            Err(poisoned) => *poisoned.into_inner() = index,
+        }
+    }
+
+    async fn report(&self) -> anyhow::Result<()> {
+        let position = i64::try_from(self.current().position()).unwrap_or(i64::MAX);
+        self.db
+            .record_replica(&self.replica_id, position, clock::now())
+            .await?;
+        Ok(())
+    }
+
+    /// Tails the outbox until `stop` resolves. Errors are logged and retried.
+    pub async fn run(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+        let mut tailer = Tailer::default();
+        let mut last_prune = Instant::now() - PRUNE_EVERY;
+        tokio::pin!(stop);
+        loop {
+            match self.step(&mut tailer).await {
+                Ok(more) if more => continue,
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::error!(error = format!("{err:#}"), "search indexer step failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            if last_prune.elapsed() >= PRUNE_EVERY {
+                last_prune = Instant::now();
+                if let Err(err) = self.prune().await {
+                    tracing::warn!(error = format!("{err:#}"), "pruning the search outbox failed");
+                }
+            }
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = self.db.outbox_notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    async fn prune(&self) -> anyhow::Result<()> {
+        self.report().await?;
+        let live_since = clock::now() - chrono::Duration::from_std(RETENTION)?;
+        let pruned = self.db.prune_outbox(live_since).await?;
+        if pruned > 0 {
+            tracing::debug!(rows = pruned, "pruned the search outbox");
+        }
+        Ok(())
+    }
+
+    /// One round: follow a generation swapped in by `reelgraph reindex`, then apply a
+    /// batch. Returns true when more rows are probably waiting.
+    async fn step(&self, tailer: &mut Tailer) -> anyhow::Result<bool> {
+        let index = self.current();
+        if let Some(generation) = self.home.current_generation() {
+            if generation != index.generation() {
+                let home = self.home.clone();
+                if let Ok(fresh) = tokio::task::spawn_blocking(move || home.open()).await?? {
+                    tracing::info!(%generation, "switched to a rebuilt search index");
+                    self.replace(fresh);
+                    *tailer = Tailer::default();
+                    self.report().await?;
+                    return Ok(true);
+                }
+            }
+        }
+        let position = i64::try_from(index.position()).unwrap_or(i64::MAX);
+        let rows = self.db.outbox_after(position, BATCH).await?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        if rows.iter().any(|r| r.video_id.is_none()) {
+            tracing::info!("rebuild requested through the outbox");
+            let fresh = rebuild(&self.home, &self.db, |_, _| {}).await?;
+            self.replace(fresh);
+            *tailer = Tailer::default();
+            self.report().await?;
+            return Ok(true);
+        }
+        let (fresh_ids, new_position) = tailer.advance(position, &rows);
+        let mut videos: Vec<VideoId> = fresh_ids
+            .iter()
+            .map(|id| VideoId::from_uuid(*id))
+            .collect();
+        videos.sort_by_key(|v| v.as_uuid());
+        videos.dedup();
+        let changes = self.changes_for(&videos).await?;
+        if changes.is_empty() && new_position == position {
+            return Ok(false);
+        }
+        index
+            .apply(changes, u64::try_from(new_position).unwrap_or(0))
+            .await?;
+        Ok(rows.len() as u64 == BATCH)
+    }
+
+    async fn changes_for(&self, ids: &[VideoId]) -> anyhow::Result<Vec<Change>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.db.videos_by_ids(ids).await?;
+        let mut changes: Vec<Change> = found.iter().map(change_for).collect();
+        // A row whose video is gone altogether (hard-deleted) removes it.
+        for id in ids {
+            if !found.iter().any(|v| v.id == *id) {
+                changes.push(Change::Delete(id.as_uuid().as_u128()));
+            }
+        }
+        Ok(changes)
+    }
+}
+
+/// Which outbox rows have been applied beyond the committed position, and since when
+/// the first missing id has been missing.
+#[derive(Default)]
+struct Tailer {
+    applied: BTreeSet<i64>,
+    gap_since: Option<(i64, Instant)>,
+}
+
+impl Tailer {
+    /// Given rows after `position`, returns the videos not yet applied and the position
+    /// that can be committed once they are.
+    fn advance(&mut self, position: i64, rows: &[crate::infra::db::OutboxRow]) -> (Vec<Uuid>, i64) {
+        let mut fresh = Vec::new();
+        for row in rows {
+            if self.applied.insert(row.id) {
+                if let Some(v) = row.video_id {
+                    fresh.push(v);
+                }
+            }
+        }
+        let mut next = position;
+        loop {
+            if self.applied.remove(&(next + 1)) {
+                next += 1;
+                self.gap_since = None;
+                continue;
+            }
+            // `next + 1` is missing; is anything after it already applied?
+            let Some(&beyond) = self.applied.iter().next() else { break };
+            let missing = next + 1;
+            match self.gap_since {
+                Some((id, since)) if id == missing && since.elapsed() >= GAP_GRACE => {
+                    tracing::debug!(from = missing, to = beyond - 1, "skipping outbox ids that never committed");
+                    next = beyond - 1;
+                    self.gap_since = None;
+                }
+                Some((id, _)) if id == missing => break,
+                _ => {
+                    self.gap_since = Some((missing, Instant::now()));
+                    break;
+                }
+            }
+        }
+        (fresh, next)
+    }
+}
+
+#[async_trait]
+impl SearchEngine for SearchReplica {
+    fn index(&self) -> SearchIndex {
+        self.current()
+    }
+
+    async fn sync(&self, timeout: Duration) -> DomainResult<bool> {
+        let head = self.db.outbox_head().await.map_err(db_err)?;
+        self.db.outbox_written();
+        Ok(self
+            .current()
+            .wait_for(u64::try_from(head).unwrap_or(0), timeout)
+            .await)
+    }
+}
