@@ -232,6 +232,7 @@ impl SearchService {
         if !(1..=20).contains(&limit) {
             return Err(DomainError::bad_input("limit", "must be between 1 and 20"));
         }
+        self.read_your_writes(viewer).await?;
         self.engine
             .index()
             .suggest(prefix.to_owned(), limit as usize, audience(viewer))
@@ -250,6 +251,7 @@ impl SearchService {
         first: Option<i64>,
     ) -> DomainResult<Vec<Video>> {
         let first = first.unwrap_or(10).clamp(1, 50);
+        self.read_your_writes(viewer).await?;
         let ids: Vec<VideoId> = self
             .engine
             .index()
