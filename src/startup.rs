@@ -166,7 +166,8 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         videos: Arc::new(SqlVideoRepository { db: db.clone() }),
         writes: writes.clone(),
     });
-    let replica = SearchReplica::open(config.search_dir(), db.clone())
+    let indexer_db = db.sibling(&database_url(config)?, 2).await?;
+    let replica = SearchReplica::open(config.search_dir(), indexer_db)
         .await
         .context("cannot open the search index")?;
     let search = Arc::new(SearchService {

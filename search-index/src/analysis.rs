@@ -261,10 +261,11 @@ mod tests {
 
     #[test]
     fn every_pair_inside_a_long_run_is_a_token() {
-        let run: String = "机器学习人工智能深度神经网络自然语言处理计算机视觉数据挖掘推荐系统知识图谱强化学习"
-            .chars()
-            .take(40)
-            .collect();
+        let run: String =
+            "机器学习人工智能深度神经网络自然语言处理计算机视觉数据挖掘推荐系统知识图谱强化学习"
+                .chars()
+                .take(40)
+                .collect();
         let toks: Vec<String> = cjk_tokens(&run).into_iter().map(|(t, _)| t).collect();
         let chars: Vec<char> = run.chars().collect();
         for w in chars.windows(2) {

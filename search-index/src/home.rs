@@ -142,7 +142,9 @@ impl IndexHome {
     /// are not in use by this process (other processes keep their open files: removing
     /// a folder on Unix does not take mapped files away from their readers).
     fn swap_to(&self, generation: &str) -> Result<()> {
-        let tmp = self.root.join(format!("{CURRENT}.tmp-{}", std::process::id()));
+        let tmp = self
+            .root
+            .join(format!("{CURRENT}.tmp-{}", std::process::id()));
         {
             let mut f = fs::File::create(&tmp)?;
             f.write_all(generation.as_bytes())?;
@@ -163,9 +165,7 @@ impl IndexHome {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("gen-")
-                && Some(name.as_str()) != current.as_deref()
-                && name != keep
+            if name.starts_with("gen-") && Some(name.as_str()) != current.as_deref() && name != keep
             {
                 if let Err(err) = fs::remove_dir_all(entry.path()) {
                     tracing::warn!(generation = %name, error = %err, "could not remove an old search index");

@@ -126,7 +126,10 @@ fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
 fn union(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     match queries.len() {
         0 => Box::new(EmptyQuery),
-        1 => queries.into_iter().next().unwrap_or_else(|| Box::new(EmptyQuery)),
+        1 => queries
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Box::new(EmptyQuery)),
         _ => Box::new(BooleanQuery::union(queries)),
     }
 }
@@ -194,7 +197,10 @@ impl Compiler<'_> {
         }
         if let [Piece::Word(word, ..)] = clause.pieces.as_slice() {
             for stem in analysis::analyze(&mut self.en, word) {
-                alternatives.push(boosted(term_query(self.fields.title_en, &stem), TITLE_BOOST));
+                alternatives.push(boosted(
+                    term_query(self.fields.title_en, &stem),
+                    TITLE_BOOST,
+                ));
                 alternatives.push(boosted(
                     term_query(self.fields.description_en, &stem),
                     DESCRIPTION_BOOST,

@@ -5,9 +5,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use tantivy::collector::{Count, DocSetCollector, FacetCollector, MultiCollector, TopDocs};
-use tantivy::query::{
-    BooleanQuery, FuzzyTermQuery, MoreLikeThisQuery, Occur, Query, TermQuery,
-};
+use tantivy::query::{BooleanQuery, FuzzyTermQuery, MoreLikeThisQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, OwnedValue, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Searcher, SegmentReader, TantivyDocument, Term};
@@ -80,7 +78,9 @@ impl SearchIndex {
     fn search_now(&self, req: &SearchRequest) -> Result<SearchResults> {
         let started = Instant::now();
         let parsed = query::parse(&req.text)?;
-        let query = self.compiler()?.compile(&parsed, &req.audience, &req.filter);
+        let query = self
+            .compiler()?
+            .compile(&parsed, &req.audience, &req.filter);
         let searcher = self.inner.reader.searcher();
         let first = req.first.clamp(1, MAX_PAGE);
         let sort = req.sort;
@@ -163,7 +163,10 @@ impl SearchIndex {
         limit: usize,
         audience: Audience,
     ) -> Result<Vec<String>> {
-        run(self, move |index| index.suggest_now(&prefix, limit, audience)).await
+        run(self, move |index| {
+            index.suggest_now(&prefix, limit, audience)
+        })
+        .await
     }
 
     fn suggest_now(&self, prefix: &str, limit: usize, audience: Audience) -> Result<Vec<String>> {
@@ -185,17 +188,18 @@ impl SearchIndex {
         let open_word = !text.ends_with(char::is_whitespace);
         for (i, piece) in complete.iter().chain([last]).enumerate() {
             let is_last = i == complete.len();
-            let query: Box<dyn Query> = match piece {
-                Piece::Word(w, ..) if is_last && open_word => Box::new(
-                    FuzzyTermQuery::new_prefix(Term::from_field_text(f.title_cjk, w), 0, true),
-                ),
-                Piece::Word(w, ..) | Piece::Emoji(w, ..) => term_query(f.title_cjk, w),
-                Piece::Cjk(run) => {
-                    let terms = analysis::cjk_run_terms(run);
-                    let queries = terms.iter().map(|t| term_query(f.title_cjk, t)).collect();
-                    Box::new(BooleanQuery::intersection(queries))
-                }
-            };
+            let query: Box<dyn Query> =
+                match piece {
+                    Piece::Word(w, ..) if is_last && open_word => Box::new(
+                        FuzzyTermQuery::new_prefix(Term::from_field_text(f.title_cjk, w), 0, true),
+                    ),
+                    Piece::Word(w, ..) | Piece::Emoji(w, ..) => term_query(f.title_cjk, w),
+                    Piece::Cjk(run) => {
+                        let terms = analysis::cjk_run_terms(run);
+                        let queries = terms.iter().map(|t| term_query(f.title_cjk, t)).collect();
+                        Box::new(BooleanQuery::intersection(queries))
+                    }
+                };
             clauses.push((Occur::Must, query));
         }
         self.compiler()?
@@ -325,7 +329,12 @@ fn facet_counts(counts: &tantivy::collector::FacetCounts) -> Vec<FacetCount> {
         .top_k("/", FACET_LIMIT)
         .into_iter()
         .map(|(facet, count)| FacetCount {
-            value: facet.to_path().last().copied().unwrap_or_default().to_owned(),
+            value: facet
+                .to_path()
+                .last()
+                .copied()
+                .unwrap_or_default()
+                .to_owned(),
             count,
         })
         .collect()
@@ -347,10 +356,7 @@ impl SegmentColumns {
             id_hi: u("id_hi"),
             id_lo: u("id_lo"),
             likes: u("like_count"),
-            time: ff
-                .i64("sort_time")
-                .ok()
-                .map(|c| c.first_or_default_col(0)),
+            time: ff.i64("sort_time").ok().map(|c| c.first_or_default_col(0)),
         }
     }
 
@@ -423,4 +429,3 @@ impl Highlighter {
         Ok(out)
     }
 }
-

@@ -90,7 +90,12 @@ pub(crate) fn to_document(fields: &Fields, doc: &VideoDoc) -> TantivyDocument {
     d.add_text(fields.id, id_text(doc.id));
     d.add_u64(fields.id_hi, (doc.id >> 64) as u64);
     d.add_u64(fields.id_lo, doc.id as u64);
-    for f in [fields.title, fields.title_cjk, fields.title_zh, fields.title_en] {
+    for f in [
+        fields.title,
+        fields.title_cjk,
+        fields.title_zh,
+        fields.title_en,
+    ] {
         d.add_text(f, &title);
     }
     for f in [

@@ -11,8 +11,8 @@ pub mod http;
 mod input;
 mod limits;
 mod routes;
-mod search;
 pub mod schema;
+mod search;
 mod user;
 mod video;
 

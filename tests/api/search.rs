@@ -61,7 +61,8 @@ async fn eventually(app: &TestApp, q: &str, check: impl Fn(&[String]) -> bool) -
     }
 }
 
-const LONG_RUN: &str = "机器学习人工智能深度神经网络自然语言处理计算机视觉数据挖掘推荐系统知识图谱强化学习";
+const LONG_RUN: &str =
+    "机器学习人工智能深度神经网络自然语言处理计算机视觉数据挖掘推荐系统知识图谱强化学习";
 
 #[tokio::test]
 async fn finds_videos_in_every_script_with_typos_phrases_and_exclusions() {
@@ -73,14 +74,26 @@ async fn finds_videos_in_every_script_with_typos_phrases_and_exclusions() {
             "机器学习入门教程",
             json!({"categories": ["教育"], "tags": ["ai"]}),
         ),
-        ("東京タワーの夜景をドローンで撮影", json!({"categories": ["Travel"]})),
-        ("Rust入門 ガイド 🎉", json!({"categories": ["Education"], "tags": ["rust"]})),
+        (
+            "東京タワーの夜景をドローンで撮影",
+            json!({"categories": ["Travel"]}),
+        ),
+        (
+            "Rust入門 ガイド 🎉",
+            json!({"categories": ["Education"], "tags": ["rust"]}),
+        ),
         ("Cooking 🍜 ramen at home", json!({"categories": ["Food"]})),
-        ("Running in the rain", json!({"description": "A Rust tutorial about <b>bold</b> moves"})),
+        (
+            "Running in the rain",
+            json!({"description": "A Rust tutorial about <b>bold</b> moves"}),
+        ),
         ("Cafe\u{301} culture in Paris", json!({})),
         ("ＦＵＬＬＷＩＤＴＨ letters", json!({})),
         (run.as_str(), json!({})),
-        ("Python programming tutorial", json!({"tags": ["python", "ai"]})),
+        (
+            "Python programming tutorial",
+            json!({"tags": ["python", "ai"]}),
+        ),
         ("The cat sat", json!({})),
     ] {
         published(&app, &u, title, extra).await;
@@ -91,8 +104,14 @@ async fn finds_videos_in_every_script_with_typos_phrases_and_exclusions() {
     assert_eq!(titles_for(&app, "教程").await, ["机器学习入门教程"]);
     assert_eq!(titles_for(&app, "学习").await.len(), 2);
     assert_eq!(titles_for(&app, "入门教程").await, ["机器学习入门教程"]);
-    assert_eq!(titles_for(&app, "タワー").await, ["東京タワーの夜景をドローンで撮影"]);
-    assert_eq!(titles_for(&app, "夜景").await, ["東京タワーの夜景をドローンで撮影"]);
+    assert_eq!(
+        titles_for(&app, "タワー").await,
+        ["東京タワーの夜景をドローンで撮影"]
+    );
+    assert_eq!(
+        titles_for(&app, "夜景").await,
+        ["東京タワーの夜景をドローンで撮影"]
+    );
     assert_eq!(titles_for(&app, "入門").await, ["Rust入門 ガイド 🎉"]);
     assert_eq!(titles_for(&app, "🍜").await, ["Cooking 🍜 ramen at home"]);
     // Any two neighbouring characters of a 40-character run find it.
@@ -109,15 +128,27 @@ async fn finds_videos_in_every_script_with_typos_phrases_and_exclusions() {
     assert_eq!(titles_for(&app, "fullwidth").await, ["FULLWIDTH letters"]);
     // English stemming, typos (one edit from 4 letters, two from 8), none for short words.
     assert_eq!(titles_for(&app, "runs").await, ["Running in the rain"]);
-    assert_eq!(titles_for(&app, "pythno").await, ["Python programming tutorial"]);
-    assert_eq!(titles_for(&app, "porgramminng").await, ["Python programming tutorial"]);
+    assert_eq!(
+        titles_for(&app, "pythno").await,
+        ["Python programming tutorial"]
+    );
+    assert_eq!(
+        titles_for(&app, "porgramminng").await,
+        ["Python programming tutorial"]
+    );
     assert!(titles_for(&app, "cot").await.is_empty());
     // Phrases and exclusions.
-    assert_eq!(titles_for(&app, "\"in the rain\"").await, ["Running in the rain"]);
+    assert_eq!(
+        titles_for(&app, "\"in the rain\"").await,
+        ["Running in the rain"]
+    );
     assert!(titles_for(&app, "\"rain the in\"").await.is_empty());
     let tutorials = titles_for(&app, "tutorial").await;
     assert_eq!(tutorials.len(), 2, "{tutorials:?}");
-    assert_eq!(titles_for(&app, "tutorial -python").await, ["Running in the rain"]);
+    assert_eq!(
+        titles_for(&app, "tutorial -python").await,
+        ["Running in the rain"]
+    );
     // Title outranks description.
     assert_eq!(tutorials[0], "Python programming tutorial");
 
@@ -126,12 +157,24 @@ async fn finds_videos_in_every_script_with_typos_phrases_and_exclusions() {
     let hl = &r["edges"][0]["highlights"][0];
     assert_eq!(hl["field"], "description");
     let snippet = hl["snippet"].as_str().unwrap();
-    assert!(snippet.contains("&lt;b&gt;<mark>bold</mark>&lt;/b&gt;"), "{snippet}");
+    assert!(
+        snippet.contains("&lt;b&gt;<mark>bold</mark>&lt;/b&gt;"),
+        "{snippet}"
+    );
     let r = search_as(&app, None, "", json!({"f": {"tags": ["AI"]}})).await;
     assert_eq!(r["totalCount"], 2);
     let tags = r["facets"]["tags"].as_array().unwrap();
-    assert!(tags.contains(&json!({"value": "ai", "count": 2})), "{tags:?}");
-    let r = search_as(&app, None, "", json!({"f": {"categories": ["education", "Food"]}})).await;
+    assert!(
+        tags.contains(&json!({"value": "ai", "count": 2})),
+        "{tags:?}"
+    );
+    let r = search_as(
+        &app,
+        None,
+        "",
+        json!({"f": {"categories": ["education", "Food"]}}),
+    )
+    .await;
     assert_eq!(r["totalCount"], 2);
     let r = search_as(&app, None, "rust", json!({})).await;
     assert_eq!(r["totalCount"], 2);
@@ -150,8 +193,20 @@ async fn nobody_finds_what_they_may_not_list_and_pages_have_no_gaps() {
         public.insert(published(&app, &owner, &format!("zebra clip {i}"), json!({})).await);
     }
     let draft = app.create_video(&owner, "zebra draft", json!({})).await;
-    let private = published(&app, &owner, "zebra private", json!({"visibility": "PRIVATE"})).await;
-    let unlisted = published(&app, &owner, "zebra unlisted", json!({"visibility": "UNLISTED"})).await;
+    let private = published(
+        &app,
+        &owner,
+        "zebra private",
+        json!({"visibility": "PRIVATE"}),
+    )
+    .await;
+    let unlisted = published(
+        &app,
+        &owner,
+        "zebra unlisted",
+        json!({"visibility": "UNLISTED"}),
+    )
+    .await;
     let deleted = published(&app, &owner, "zebra deleted", json!({})).await;
     let r = app
         .gql_as(
@@ -185,7 +240,10 @@ async fn nobody_finds_what_they_may_not_list_and_pages_have_no_gaps() {
         assert!(ids(&tags).is_empty());
     }
     let r = search_as(&app, Some(&admin), "zebra", json!({"n": 100})).await;
-    assert_eq!(r["totalCount"], 26, "admins see everything but deleted videos");
+    assert_eq!(
+        r["totalCount"], 26,
+        "admins see everything but deleted videos"
+    );
 
     // Every sort pages through all 23 public hits in pages of 7: no gaps, no repeats.
     for sort in ["RELEVANCE", "NEWEST", "MOST_LIKED"] {
@@ -200,7 +258,11 @@ async fn nobody_finds_what_they_may_not_list_and_pages_have_no_gaps() {
             after = r["pageInfo"]["endCursor"].clone();
         }
         assert_eq!(seen.len(), 23, "{sort}");
-        assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), public, "{sort}");
+        assert_eq!(
+            seen.iter().cloned().collect::<HashSet<_>>(),
+            public,
+            "{sort}"
+        );
     }
     // A cursor of another sort or another query is refused.
     let r = search_as(&app, None, "zebra", json!({"n": 7})).await;
@@ -282,7 +344,10 @@ async fn changes_reach_search_within_a_second() {
         if got == [b.clone(), a.clone()] {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(1), "likes not indexed: {got:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "likes not indexed: {got:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -312,7 +377,10 @@ async fn hostile_queries_are_clear_errors_or_plain_results() {
     for (q, expected) in cases {
         let started = Instant::now();
         let r = app.gql(SEARCH, json!({"q": q})).await;
-        assert!(started.elapsed() < Duration::from_secs(2), "{q:.40} was slow");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{q:.40} was slow"
+        );
         match expected {
             Some(code) => {
                 assert_eq!(r.code(), code, "{q:.40}: {}", r.body);
@@ -323,7 +391,10 @@ async fn hostile_queries_are_clear_errors_or_plain_results() {
             }
         }
         let s = app
-            .gql("query($p: String!) { suggest(prefix: $p) }", json!({"p": q}))
+            .gql(
+                "query($p: String!) { suggest(prefix: $p) }",
+                json!({"p": q}),
+            )
             .await;
         assert!(
             s.body["errors"].is_null() || s.code() == "BAD_USER_INPUT",
@@ -331,7 +402,10 @@ async fn hostile_queries_are_clear_errors_or_plain_results() {
             s.body
         );
     }
-    assert_eq!(titles_for(&app, "title:(").await, ["title of a normal video"]);
+    assert_eq!(
+        titles_for(&app, "title:(").await,
+        ["title of a normal video"]
+    );
 }
 
 #[tokio::test]
@@ -346,9 +420,27 @@ async fn suggestions_and_related_videos_respect_visibility() {
         json!({"tags": ["bread", "baking"], "description": "flour water salt starter"}),
     )
     .await;
-    published(&app, &u, "Sourdough starter care", json!({"tags": ["bread"]})).await;
-    published(&app, &u, "Baking bread at high altitude", json!({"tags": ["baking"]})).await;
-    published(&app, &u, "Sourdough secrets", json!({"visibility": "PRIVATE"})).await;
+    published(
+        &app,
+        &u,
+        "Sourdough starter care",
+        json!({"tags": ["bread"]}),
+    )
+    .await;
+    published(
+        &app,
+        &u,
+        "Baking bread at high altitude",
+        json!({"tags": ["baking"]}),
+    )
+    .await;
+    published(
+        &app,
+        &u,
+        "Sourdough secrets",
+        json!({"visibility": "PRIVATE"}),
+    )
+    .await;
     published(&app, &u, "Bicycle repair", json!({})).await;
 
     let suggest = |p: &'static str, who: Option<String>| {
@@ -371,7 +463,10 @@ async fn suggestions_and_related_videos_respect_visibility() {
         suggest("sourd", Some(other.access.clone())).await,
         ["Sourdough bread baking basics", "Sourdough starter care"]
     );
-    assert_eq!(suggest("sourdough sta", None).await, ["Sourdough starter care"]);
+    assert_eq!(
+        suggest("sourdough sta", None).await,
+        ["Sourdough starter care"]
+    );
     assert_eq!(suggest("sourd", Some(u.access.clone())).await.len(), 3);
     assert!(suggest("zzz", None).await.is_empty());
 
@@ -387,8 +482,16 @@ async fn suggestions_and_related_videos_respect_visibility() {
         .iter()
         .map(|v| v["title"].as_str().unwrap().to_owned())
         .collect();
-    assert!(related.contains(&"Sourdough starter care".to_owned()), "{related:?}");
-    assert!(related.contains(&"Baking bread at high altitude".to_owned()), "{related:?}");
-    assert!(!related.iter().any(|t| t == "Sourdough secrets" || t.contains("bread baking basics")));
+    assert!(
+        related.contains(&"Sourdough starter care".to_owned()),
+        "{related:?}"
+    );
+    assert!(
+        related.contains(&"Baking bread at high altitude".to_owned()),
+        "{related:?}"
+    );
+    assert!(!related
+        .iter()
+        .any(|t| t == "Sourdough secrets" || t.contains("bread baking basics")));
     assert!(!related.contains(&"Bicycle repair".to_owned()));
 }

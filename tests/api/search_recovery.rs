@@ -12,6 +12,23 @@ use crate::helpers::fresh_postgres_database;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reelgraph");
 
+/// A server child process, killed with SIGKILL when dropped (also when a test fails).
+struct Server(Child);
+
+impl Server {
+    fn kill(mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 struct Env {
     data: tempfile::TempDir,
     database_url: Option<String>,
@@ -41,7 +58,7 @@ impl Env {
         );
     }
 
-    fn serve(&self) -> Child {
+    fn serve(&self) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -51,6 +68,7 @@ impl Env {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
+            .map(Server)
             .unwrap()
     }
 
@@ -128,13 +146,11 @@ async fn indexer_killed_mid_batch_resumes_to_an_index_equal_to_the_database() {
     assert!(head >= start + 6000);
 
     // Kill the server as soon as it has committed some but not all of the work.
-    let mut server = env.serve();
+    let server = env.serve();
     let started = Instant::now();
     let killed_at = loop {
         let p = env.position();
         if p > start {
-            server.kill().unwrap(); // SIGKILL
-            server.wait().unwrap();
             break p;
         }
         assert!(
@@ -143,12 +159,13 @@ async fn indexer_killed_mid_batch_resumes_to_an_index_equal_to_the_database() {
         );
         std::thread::sleep(Duration::from_millis(2));
     };
+    server.kill(); // SIGKILL
     assert!(
         killed_at < head,
         "the indexer finished before it could be killed ({killed_at} of {head})"
     );
 
-    let mut server = env.serve();
+    let server = env.serve();
     let started = Instant::now();
     while env.position() < head {
         assert!(
@@ -158,8 +175,7 @@ async fn indexer_killed_mid_batch_resumes_to_an_index_equal_to_the_database() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
 
     let snapshot = env.home().snapshot().unwrap().unwrap();
     let mut indexed = BTreeMap::new();
@@ -180,7 +196,11 @@ async fn indexer_killed_mid_batch_resumes_to_an_index_equal_to_the_database() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 5800);
-    assert_eq!(indexed.len(), rows.len(), "index and database hold different videos");
+    assert_eq!(
+        indexed.len(),
+        rows.len(),
+        "index and database hold different videos"
+    );
     for row in rows {
         let id: uuid::Uuid = row.try_get("", "id").unwrap();
         let doc = indexed
@@ -189,8 +209,17 @@ async fn indexer_killed_mid_batch_resumes_to_an_index_equal_to_the_database() {
         let title: String = row.try_get("", "title").unwrap();
         assert_eq!(doc.title, search_index::normalize(&title));
         assert!(doc.title.ends_with("(remastered)"));
-        assert_eq!(doc.like_count as i64, row.try_get::<i64>("", "like_count").unwrap());
-        assert_eq!(doc.view_count as i64, row.try_get::<i64>("", "view_count").unwrap());
-        assert_eq!(i32::from(doc.listed), row.try_get::<i32>("", "listed").unwrap());
+        assert_eq!(
+            doc.like_count as i64,
+            row.try_get::<i64>("", "like_count").unwrap()
+        );
+        assert_eq!(
+            doc.view_count as i64,
+            row.try_get::<i64>("", "view_count").unwrap()
+        );
+        assert_eq!(
+            i32::from(doc.listed),
+            row.try_get::<i32>("", "listed").unwrap()
+        );
     }
 }

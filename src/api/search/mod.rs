@@ -144,7 +144,11 @@ impl SearchConnection {
 
     /// The most frequent categories and tags among all matches (top 20 each).
     async fn facets(&self) -> async_graphql::Result<SearchFacets> {
-        let facets = self.0.facets.as_ref().ok_or_else(|| not_computed("facets"))?;
+        let facets = self
+            .0
+            .facets
+            .as_ref()
+            .ok_or_else(|| not_computed("facets"))?;
         Ok(SearchFacets {
             categories: counts(&facets.categories),
             tags: counts(&facets.tags),
@@ -194,12 +198,7 @@ impl SearchQuery {
             want_facets: look.field("facets").exists(),
             want_highlights: edges.field("highlights").exists(),
         };
-        let page = ctx
-            .state()
-            .search
-            .search(ctx.viewer(), input)
-            .await
-            .gql()?;
+        let page = ctx.state().search.search(ctx.viewer(), input).await.gql()?;
         Ok(SearchConnection(page))
     }
 

@@ -75,6 +75,15 @@ impl Database {
         })
     }
 
+    /// A second pool on the same database for background work (the search indexer), so
+    /// that its polling does not show in this pool's statement count or take its
+    /// connections. Outbox signals are shared.
+    pub async fn sibling(&self, url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let mut other = Database::connect(url, max_connections).await?;
+        other.outbox_written = self.outbox_written.clone();
+        Ok(other)
+    }
+
     /// SQL statements run so far through this pool.
     pub fn statements_run(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)

@@ -217,7 +217,9 @@ impl VideoRepository for SqlVideoRepository {
             .map_err(db_err)?;
         replace_labels(&txn, id, Some(&new.tags), Some(&new.categories)).await?;
         add_version(&txn, id, "created", new.owner_id, new.now).await?;
-        outbox::push(&txn, Some(id), new.now).await.map_err(db_err)?;
+        outbox::push(&txn, Some(id), new.now)
+            .await
+            .map_err(db_err)?;
         txn.commit().await.map_err(db_err)?;
         self.db.outbox_written();
         video_from(row)
@@ -312,7 +314,9 @@ impl VideoRepository for SqlVideoRepository {
             Err(sea_orm::DbErr::RecordNotUpdated) => return Err(DomainError::NotFound("video")),
             Err(err) => return Err(db_err(err)),
         };
-        outbox::push(&txn, Some(row.id), now).await.map_err(db_err)?;
+        outbox::push(&txn, Some(row.id), now)
+            .await
+            .map_err(db_err)?;
         txn.commit().await.map_err(db_err)?;
         self.db.outbox_written();
         video_from(row)

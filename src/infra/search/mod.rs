@@ -76,10 +76,9 @@ pub async fn rebuild(
     let total = db.count_live_videos().await?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let home_for_builder = home.clone();
-    let mut builder: Builder = tokio::task::spawn_blocking(move || {
-        home_for_builder.builder(256 * 1024 * 1024, threads)
-    })
-    .await??;
+    let mut builder: Builder =
+        tokio::task::spawn_blocking(move || home_for_builder.builder(256 * 1024 * 1024, threads))
+            .await??;
     let mut after: Option<Uuid> = None;
     loop {
         let page = db.live_videos_after(after, REBUILD_PAGE).await?;
@@ -197,7 +196,9 @@ impl SearchReplica {
         let cutoff = clock::now() - chrono::Duration::from_std(RETENTION)?;
         match db.replica_seen_at(replica).await? {
             Some(seen) if seen >= cutoff => Ok(None),
-            Some(_) => Ok(Some("replica was away longer than the outbox is kept".into())),
+            Some(_) => Ok(Some(
+                "replica was away longer than the outbox is kept".into(),
+            )),
             None if index.position() == 0 && head == 0 => Ok(None),
             None => Ok(Some("this database has no record of the replica".into())),
         }
@@ -235,14 +236,20 @@ impl SearchReplica {
                 Ok(more) if more => continue,
                 Ok(_) => {}
                 Err(err) => {
-                    tracing::error!(error = format!("{err:#}"), "search indexer step failed; retrying");
+                    tracing::error!(
+                        error = format!("{err:#}"),
+                        "search indexer step failed; retrying"
+                    );
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
             if last_prune.elapsed() >= PRUNE_EVERY {
                 last_prune = Instant::now();
                 if let Err(err) = self.prune().await {
-                    tracing::warn!(error = format!("{err:#}"), "pruning the search outbox failed");
+                    tracing::warn!(
+                        error = format!("{err:#}"),
+                        "pruning the search outbox failed"
+                    );
                 }
             }
             tokio::select! {
@@ -293,10 +300,7 @@ impl SearchReplica {
             return Ok(true);
         }
         let (fresh_ids, new_position) = tailer.advance(position, &rows);
-        let mut videos: Vec<VideoId> = fresh_ids
-            .iter()
-            .map(|id| VideoId::from_uuid(*id))
-            .collect();
+        let mut videos: Vec<VideoId> = fresh_ids.iter().map(|id| VideoId::from_uuid(*id)).collect();
         videos.sort_by_key(|v| v.as_uuid());
         videos.dedup();
         let changes = self.changes_for(&videos).await?;
@@ -353,11 +357,17 @@ impl Tailer {
                 continue;
             }
             // `next + 1` is missing; is anything after it already applied?
-            let Some(&beyond) = self.applied.iter().next() else { break };
+            let Some(&beyond) = self.applied.iter().next() else {
+                break;
+            };
             let missing = next + 1;
             match self.gap_since {
                 Some((id, since)) if id == missing && since.elapsed() >= GAP_GRACE => {
-                    tracing::debug!(from = missing, to = beyond - 1, "skipping outbox ids that never committed");
+                    tracing::debug!(
+                        from = missing,
+                        to = beyond - 1,
+                        "skipping outbox ids that never committed"
+                    );
                     next = beyond - 1;
                     self.gap_since = None;
                 }
