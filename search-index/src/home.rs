@@ -14,6 +14,8 @@ use crate::writer::{create_index, fields_of, open_index, to_document, Payload};
 use crate::{Result, SearchIndex, VideoDoc};
 
 const CURRENT: &str = "CURRENT";
+/// Generations untouched for this long and not current are removed.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[derive(Debug, Clone)]
 pub struct IndexHome {
@@ -157,7 +159,8 @@ impl IndexHome {
         Ok(())
     }
 
-    /// Removes generation folders other than the current one and `keep`.
+    /// Removes generation folders other than the current one and `keep`, once nobody
+    /// has written to them for an hour.
     pub fn remove_stale(&self, keep: &str) {
         let current = self.current_generation();
         let Ok(entries) = fs::read_dir(&self.root) else {
@@ -165,7 +168,17 @@ impl IndexHome {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("gen-") && Some(name.as_str()) != current.as_deref() && name != keep
+            // A generation written to within the hour may be another process's build.
+            let recent = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_none_or(|age| age < STALE_AFTER);
+            if name.starts_with("gen-")
+                && Some(name.as_str()) != current.as_deref()
+                && name != keep
+                && !recent
             {
                 if let Err(err) = fs::remove_dir_all(entry.path()) {
                     tracing::warn!(generation = %name, error = %err, "could not remove an old search index");

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 pub use analysis::{label_key, normalize};
 pub use home::{Builder, IndexHome, Snapshot, Unusable};
-pub use query::{MAX_CLAUSES, MAX_QUERY_CHARS};
+pub use query::{MAX_CLAUSES, MAX_PHRASE_TERMS, MAX_QUERY_CHARS};
 pub use schema::SCHEMA_VERSION;
 pub use writer::SearchIndex;
 

@@ -24,6 +24,8 @@ use crate::{Audience, QueryError, SearchFilter};
 pub const MAX_QUERY_CHARS: usize = 256;
 /// Most words and phrases in one query.
 pub const MAX_CLAUSES: usize = 16;
+/// Most terms one word or phrase may expand to (a CJK run yields one per character).
+pub const MAX_PHRASE_TERMS: usize = 64;
 
 const TITLE_BOOST: f32 = 3.0;
 const TAGS_BOOST: f32 = 2.0;
@@ -54,6 +56,14 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, QueryError> {
         });
     }
     let text = normalize(text);
+    // NFKC can lengthen text (one ligature becomes several letters): check again.
+    let chars = text.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(QueryError::TooLong {
+            max: MAX_QUERY_CHARS,
+            actual: chars,
+        });
+    }
     if text.trim().is_empty() {
         return Ok(Parsed::All);
     }
@@ -81,6 +91,11 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, QueryError> {
         };
         rest = remaining;
         let pieces = pieces(raw);
+        if positioned_terms(&pieces).len() > MAX_PHRASE_TERMS {
+            return Err(QueryError::TooManyTerms {
+                max: MAX_PHRASE_TERMS,
+            });
+        }
         if !pieces.is_empty() {
             clauses.push(Clause { pieces, exclude });
         }
@@ -195,7 +210,8 @@ impl Compiler<'_> {
             };
             alternatives.push(boosted(query, boost));
         }
-        if let [Piece::Word(word, ..)] = clause.pieces.as_slice() {
+        // Stems and typos widen what a word finds; an excluded word removes only itself.
+        if let (false, [Piece::Word(word, ..)]) = (clause.exclude, clause.pieces.as_slice()) {
             for stem in analysis::analyze(&mut self.en, word) {
                 alternatives.push(boosted(
                     term_query(self.fields.title_en, &stem),

@@ -155,21 +155,28 @@ impl SearchIndex {
         })
     }
 
-    /// Titles for autocomplete: documents whose title has the finished words and a word
-    /// starting with the last, unfinished one; the most liked first among equals.
+    /// Titles for autocomplete, with their documents' ids: documents whose title has the
+    /// finished words and a word starting with the last, unfinished one (two letters at
+    /// least); the most liked first among equals. Up to `limit * 4` candidates, for the
+    /// caller to check and cut.
     pub async fn suggest(
         &self,
         prefix: String,
         limit: usize,
         audience: Audience,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<(u128, String)>> {
         run(self, move |index| {
             index.suggest_now(&prefix, limit, audience)
         })
         .await
     }
 
-    fn suggest_now(&self, prefix: &str, limit: usize, audience: Audience) -> Result<Vec<String>> {
+    fn suggest_now(
+        &self,
+        prefix: &str,
+        limit: usize,
+        audience: Audience,
+    ) -> Result<Vec<(u128, String)>> {
         let limit = limit.clamp(1, 20);
         if prefix.chars().count() > query::MAX_QUERY_CHARS {
             return Err(crate::QueryError::TooLong {
@@ -186,6 +193,12 @@ impl SearchIndex {
         let f = &self.inner.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let open_word = !text.ends_with(char::is_whitespace);
+        if let Piece::Word(w, ..) = last {
+            // One letter would expand to every word starting with it, on every keystroke.
+            if open_word && w.chars().count() < 2 {
+                return Ok(Vec::new());
+            }
+        }
         for (i, piece) in complete.iter().chain([last]).enumerate() {
             let is_last = i == complete.len();
             let query: Box<dyn Query> =
@@ -208,18 +221,15 @@ impl SearchIndex {
         let searcher = self.inner.reader.searcher();
         let top = TopDocs::with_limit(limit * 4).tweak_score(|segment: &SegmentReader| {
             let columns = SegmentColumns::new(segment);
-            move |doc, score| (score, columns.likes(doc))
+            move |doc, score| (score, columns.likes(doc), columns.id(doc))
         });
         let mut seen = HashSet::new();
         let mut out = Vec::new();
-        for (_, address) in searcher.search(&query, &top)? {
+        for ((_, _, id), address) in searcher.search(&query, &top)? {
             let doc: TantivyDocument = searcher.doc(address)?;
             let title = first_text(&doc, f.title);
             if seen.insert(title.to_lowercase()) {
-                out.push(title);
-            }
-            if out.len() == limit {
-                break;
+                out.push((id, title));
             }
         }
         Ok(out)

@@ -93,6 +93,8 @@ pub struct SearchHit {
 
 pub struct SearchPage {
     pub hits: Vec<SearchHit>,
+    /// The index's last hit on this page, shown or not: paging goes on from there.
+    pub end_cursor: Option<String>,
     pub has_next: bool,
     pub has_previous: bool,
     pub total: Option<u64>,
@@ -199,6 +201,10 @@ impl SearchService {
             .map(|h| VideoId::from_uuid(uuid::Uuid::from_u128(h.id)))
             .collect();
         let mut videos = self.videos.get_many(viewer, &ids).await?;
+        let end_cursor = results
+            .hits
+            .last()
+            .map(|h| cursor::encode_search(&conn, h.cursor));
         let hits = results
             .hits
             .into_iter()
@@ -214,6 +220,7 @@ impl SearchService {
             .collect();
         Ok(SearchPage {
             hits,
+            end_cursor,
             has_next: results.has_next,
             has_previous: after.is_some(),
             total: results.total,
@@ -233,14 +240,28 @@ impl SearchService {
             return Err(DomainError::bad_input("limit", "must be between 1 and 20"));
         }
         self.read_your_writes(viewer).await?;
-        self.engine
+        let candidates = self
+            .engine
             .index()
             .suggest(prefix.to_owned(), limit as usize, audience(viewer))
             .await
             .map_err(|e| match search_error(e) {
                 DomainError::BadInput { message, .. } => DomainError::bad_input("prefix", message),
                 other => other,
-            })
+            })?;
+        // The database decides what may be shown, as for search hits.
+        let ids: Vec<VideoId> = candidates
+            .iter()
+            .map(|(id, _)| VideoId::from_uuid(uuid::Uuid::from_u128(*id)))
+            .collect();
+        let visible = self.videos.get_many(viewer, &ids).await?;
+        Ok(candidates
+            .into_iter()
+            .zip(ids)
+            .filter(|(_, id)| visible.get(id).is_some_and(|v| is_listed_for(v, viewer)))
+            .map(|((_, title), _)| title)
+            .take(limit as usize)
+            .collect())
     }
 
     /// Videos like `video`, that `viewer` may see, best first.

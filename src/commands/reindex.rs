@@ -24,14 +24,14 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     );
     bar.set_message("indexing");
     let started = std::time::Instant::now();
-    let index = rebuild(&home, &db, |done, total| {
+    let replica = crate::infra::search::replica_id(home.root())?;
+    let (index, _) = rebuild(&home, &db, &replica, |done, total| {
         bar.set_length(total.max(done));
         bar.set_position(done);
     })
     .await
     .context("reindex failed")?;
     bar.finish_with_message("done");
-    let replica = crate::infra::search::replica_id(home.root())?;
     let position = i64::try_from(index.position()).unwrap_or(i64::MAX);
     db.record_replica(&replica, position, crate::domain::clock::now())
         .await?;

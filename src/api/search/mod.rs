@@ -132,7 +132,7 @@ impl SearchConnection {
             has_next_page: self.0.has_next,
             has_previous_page: self.0.has_previous,
             start_cursor: self.0.hits.first().map(|h| h.cursor.clone()),
-            end_cursor: self.0.hits.last().map(|h| h.cursor.clone()),
+            end_cursor: self.0.end_cursor.clone(),
         }
     }
 

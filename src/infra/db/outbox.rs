@@ -82,6 +82,44 @@ impl Database {
             .collect()
     }
 
+    /// The outbox rows among `ids` (ids passed over as missing that may have committed
+    /// late).
+    pub async fn outbox_rows(&self, ids: &[i64]) -> Result<Vec<OutboxRow>, DbErr> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let select = Query::select()
+            .columns([col("id"), col("video_id")])
+            .from(outbox())
+            .and_where(Expr::col(col("id")).is_in(ids.iter().copied()))
+            .to_owned();
+        self.conn
+            .query_all(&select)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(OutboxRow {
+                    id: row.try_get("", "id")?,
+                    video_id: row.try_get("", "video_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The lowest id written at or after `since`, if any.
+    pub async fn outbox_floor_since(&self, since: DateTime<Utc>) -> Result<Option<i64>, DbErr> {
+        let select = Query::select()
+            .expr_as(Func::min(Expr::col(col("id"))), col("floor"))
+            .from(outbox())
+            .and_where(Expr::col(col("created_at")).gte(since))
+            .to_owned();
+        Ok(self
+            .conn
+            .query_one(&select)
+            .await?
+            .and_then(|r| r.try_get::<Option<i64>>("", "floor").ok().flatten()))
+    }
+
     /// The newest outbox id, 0 when empty.
     pub async fn outbox_head(&self) -> Result<i64, DbErr> {
         let select = Query::select()
@@ -148,9 +186,12 @@ impl Database {
         if let Some(low) = low {
             condition = condition.or(Expr::col(col("id")).lte(low));
         }
+        // The newest row always stays: it is the head every replica compares itself with.
+        let head = self.outbox_head().await?;
         let delete = Query::delete()
             .from_table(outbox())
             .and_where(condition)
+            .and_where(Expr::col(col("id")).lt(head))
             .to_owned();
         Ok(self.conn.execute(&delete).await?.rows_affected())
     }

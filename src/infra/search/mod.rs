@@ -12,8 +12,9 @@
 //! [`GAP_GRACE`]; rows beyond it are applied at once and remembered so they are not
 //! applied again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,9 @@ use crate::infra::db::{db_err, Database};
 const POLL: Duration = Duration::from_millis(250);
 /// How long a missing outbox id may be an uncommitted transaction before it is skipped.
 const GAP_GRACE: Duration = Duration::from_secs(10);
+/// How long skipped ids are looked for, and how many at most.
+const SKIPPED_RECHECK_FOR: Duration = Duration::from_secs(600);
+const MAX_SKIPPED: usize = 10_000;
 /// Outbox rows read per batch.
 const BATCH: u64 = 500;
 /// Replicas silent for longer are forgotten, and outbox rows older than this are pruned.
@@ -66,13 +70,25 @@ pub fn change_for(video: &Video) -> Change {
 }
 
 /// Writes a complete new generation from the videos table and swaps it in. The index
-/// records the outbox head read before the scan: changes after it are replayed.
+/// records the outbox position read before the scan (minus rows so recent that their
+/// transactions may still be open): changes after it are replayed. Also returns the
+/// head at the start of the scan: rebuild requests up to it are fulfilled.
 pub async fn rebuild(
     home: &IndexHome,
     db: &Database,
+    replica: &str,
     mut progress: impl FnMut(u64, u64),
-) -> anyhow::Result<SearchIndex> {
-    let head = db.outbox_head().await?;
+) -> anyhow::Result<(SearchIndex, i64)> {
+    // Rows written within the grace period may belong to transactions that commit after
+    // the scan has passed their video: start the replay before them (replaying is
+    // harmless). Registering first keeps other instances from pruning what we need.
+    let scan_head = db.outbox_head().await?;
+    let since = clock::now() - chrono::Duration::from_std(GAP_GRACE)?;
+    let head = match db.outbox_floor_since(since).await? {
+        Some(floor) => scan_head.min(floor - 1),
+        None => scan_head,
+    };
+    db.record_replica(replica, head, clock::now()).await?;
     let total = db.count_live_videos().await?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let home_for_builder = home.clone();
@@ -103,13 +119,15 @@ pub async fn rebuild(
     let position = u64::try_from(head).unwrap_or(0);
     let index = tokio::task::spawn_blocking(move || builder.finish(position)).await??;
     home.remove_stale(index.generation());
-    Ok(index)
+    Ok((index, scan_head))
 }
 
 /// The replica: the live index plus what the indexer needs to keep it true.
 pub struct SearchReplica {
     home: IndexHome,
     current: RwLock<SearchIndex>,
+    /// Rebuild requests (outbox rows without a video) up to this id are fulfilled.
+    rebuilt_through: AtomicI64,
     db: Database,
     replica_id: String,
 }
@@ -154,6 +172,7 @@ impl SearchReplica {
                     return Ok(Arc::new(SearchReplica {
                         home,
                         current: RwLock::new(index),
+                        rebuilt_through: AtomicI64::new(0),
                         db,
                         replica_id,
                     }))
@@ -163,7 +182,7 @@ impl SearchReplica {
         let reason = reason.unwrap_or_default();
         tracing::info!(folder = %root.display(), %reason, "rebuilding the search index from the database");
         let started = Instant::now();
-        let index = rebuild(&home, &db, |_, _| {}).await?;
+        let (index, scan_head) = rebuild(&home, &db, &replica_id, |_, _| {}).await?;
         tracing::info!(
             documents = index.num_docs(),
             seconds = started.elapsed().as_secs_f64(),
@@ -172,6 +191,7 @@ impl SearchReplica {
         let replica = SearchReplica {
             home,
             current: RwLock::new(index),
+            rebuilt_through: AtomicI64::new(scan_head),
             db,
             replica_id,
         };
@@ -232,17 +252,19 @@ impl SearchReplica {
         let mut last_prune = Instant::now() - PRUNE_EVERY;
         tokio::pin!(stop);
         loop {
-            match self.step(&mut tailer).await {
-                Ok(more) if more => continue,
-                Ok(_) => {}
+            let more = match self.step(&mut tailer).await {
+                Ok(more) => more,
                 Err(err) => {
                     tracing::error!(
                         error = format!("{err:#}"),
                         "search indexer step failed; retrying"
                     );
+                    // Rows noted as applied may not have been: start over from the index.
+                    tailer = Tailer::default();
                     tokio::time::sleep(Duration::from_secs(1)).await;
+                    false
                 }
-            }
+            };
             if last_prune.elapsed() >= PRUNE_EVERY {
                 last_prune = Instant::now();
                 if let Err(err) = self.prune().await {
@@ -253,7 +275,9 @@ impl SearchReplica {
                 }
             }
             tokio::select! {
+                biased;
                 _ = &mut stop => break,
+                _ = std::future::ready(()), if more => {}
                 _ = self.db.outbox_notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
             }
@@ -286,14 +310,23 @@ impl SearchReplica {
                 }
             }
         }
+        if !tailer.skipped.is_empty() {
+            self.recheck_skipped(&index, tailer).await?;
+        }
         let position = i64::try_from(index.position()).unwrap_or(i64::MAX);
         let rows = self.db.outbox_after(position, BATCH).await?;
         if rows.is_empty() {
             return Ok(false);
         }
-        if rows.iter().any(|r| r.video_id.is_none()) {
+        let fulfilled = self.rebuilt_through.load(Ordering::Relaxed);
+        if rows
+            .iter()
+            .any(|r| r.video_id.is_none() && r.id > fulfilled)
+        {
             tracing::info!("rebuild requested through the outbox");
-            let fresh = rebuild(&self.home, &self.db, |_, _| {}).await?;
+            let (fresh, scan_head) =
+                rebuild(&self.home, &self.db, &self.replica_id, |_, _| {}).await?;
+            self.rebuilt_through.store(scan_head, Ordering::Relaxed);
             self.replace(fresh);
             *tailer = Tailer::default();
             self.report().await?;
@@ -311,6 +344,39 @@ impl SearchReplica {
             .apply(changes, u64::try_from(new_position).unwrap_or(0))
             .await?;
         Ok(rows.len() as u64 == BATCH)
+    }
+
+    /// Ids skipped as never committed may still commit (a transaction held up for longer
+    /// than the grace period): look for them for a while and apply any that appear.
+    async fn recheck_skipped(
+        &self,
+        index: &SearchIndex,
+        tailer: &mut Tailer,
+    ) -> anyhow::Result<()> {
+        tailer
+            .skipped
+            .retain(|_, since| since.elapsed() < SKIPPED_RECHECK_FOR);
+        let ids: Vec<i64> = tailer.skipped.keys().copied().collect();
+        let late = self.db.outbox_rows(&ids).await?;
+        if late.is_empty() {
+            return Ok(());
+        }
+        let mut videos: Vec<VideoId> = late
+            .iter()
+            .filter_map(|r| r.video_id.map(VideoId::from_uuid))
+            .collect();
+        videos.sort_by_key(|v| v.as_uuid());
+        videos.dedup();
+        tracing::warn!(
+            rows = late.len(),
+            "outbox rows committed after their grace period; applying them now"
+        );
+        let changes = self.changes_for(&videos).await?;
+        index.apply(changes, index.position()).await?;
+        for row in late {
+            tailer.skipped.remove(&row.id);
+        }
+        Ok(())
     }
 
     async fn changes_for(&self, ids: &[VideoId]) -> anyhow::Result<Vec<Change>> {
@@ -335,6 +401,8 @@ impl SearchReplica {
 struct Tailer {
     applied: BTreeSet<i64>,
     gap_since: Option<(i64, Instant)>,
+    /// Ids passed over as never committed, and when.
+    skipped: BTreeMap<i64, Instant>,
 }
 
 impl Tailer {
@@ -368,6 +436,11 @@ impl Tailer {
                         to = beyond - 1,
                         "skipping outbox ids that never committed"
                     );
+                    if self.skipped.len() < MAX_SKIPPED {
+                        let now = Instant::now();
+                        self.skipped
+                            .extend((missing..beyond).take(MAX_SKIPPED).map(|i| (i, now)));
+                    }
                     next = beyond - 1;
                     self.gap_since = None;
                 }
