@@ -73,6 +73,16 @@ async fn the_first_session_runs_on_the_committed_operations() {
     let feed = run(&app, t, "videos", "Feed", json!({})).await;
     assert_eq!(feed["videos"]["totalCount"], 1);
     run(&app, t, "videos", "Video", json!({ "id": id })).await;
+    // The author's own searches see their writes at once.
+    let found = run(&app, t, "search", "Search", json!({ "query": "夜景" })).await;
+    assert_eq!(found["search"]["totalCount"], 1);
+    assert_eq!(
+        found["search"]["edges"][0]["highlights"][0]["snippet"],
+        "東京の<mark>夜景</mark>"
+    );
+    let suggested = run(&app, t, "search", "Suggest", json!({ "prefix": "東京" })).await;
+    assert_eq!(suggested["suggest"][0], "東京の夜景");
+    run(&app, t, "search", "Related", json!({ "id": id })).await;
     run(&app, t, "videos", "RecordView", json!({ "videoId": id })).await;
     let fav = run(
         &app,

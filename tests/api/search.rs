@@ -495,3 +495,61 @@ async fn suggestions_and_related_videos_respect_visibility() {
         .any(|t| t == "Sourdough secrets" || t.contains("bread baking basics")));
     assert!(!related.contains(&"Bicycle repair".to_owned()));
 }
+
+#[tokio::test]
+async fn every_instance_keeps_its_own_replica_fed_by_the_shared_outbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let database_url = match std::env::var("REELGRAPH_TEST_BACKEND").as_deref() {
+        Ok("sqlite") => None,
+        _ if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) => {
+            Some(crate::helpers::fresh_postgres_database().await)
+        }
+        _ => None,
+    }
+    .unwrap_or_else(|| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            tmp.path().join("shared.db").display()
+        )
+    });
+    let options = || crate::helpers::Options {
+        database_url: Some(database_url.clone()),
+        ..Default::default()
+    };
+    let a = crate::helpers::spawn_app_with(options()).await;
+    let b = crate::helpers::spawn_app_with(options()).await;
+    assert_ne!(a.data_dir, b.data_dir);
+
+    let u = a.register("replicated").await;
+    let id = published(&a, &u, "ibex on a cliff", json!({})).await;
+    let took = eventually(&b, "ibex", |t| t == ["ibex on a cliff"]).await;
+    assert!(
+        took < Duration::from_secs(1),
+        "B saw A's video after {took:?}"
+    );
+    let r = b
+        .gql_as(
+            Some(&u.access),
+            "mutation($id: ID!) { updateVideo(id: $id, input: {title: \"chamois on a cliff\"}) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    r.data();
+    eventually(&a, "chamois", |t| t == ["chamois on a cliff"]).await;
+    eventually(&b, "chamois", |t| t == ["chamois on a cliff"]).await;
+    // Both replicas report their position, so rows both are past can be pruned.
+    let db = a.database().await;
+    let n = sea_orm::ConnectionTrait::query_one_raw(
+        &db,
+        sea_orm::Statement::from_string(
+            sea_orm::ConnectionTrait::get_database_backend(&db),
+            "SELECT COUNT(*) AS n FROM search_replicas",
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get::<i64>("", "n")
+    .unwrap();
+    assert_eq!(n, 2);
+}

@@ -208,11 +208,11 @@ impl SearchQuery {
         &self,
         ctx: &Context<'_>,
         prefix: String,
-        #[graphql(default = 10)] limit: i32,
+        #[graphql(default_with = "Some(10)")] limit: Option<i32>,
     ) -> async_graphql::Result<Vec<String>> {
         ctx.state()
             .search
-            .suggest(ctx.viewer(), &prefix, Some(i64::from(limit)))
+            .suggest(ctx.viewer(), &prefix, limit.map(i64::from))
             .await
             .gql()
     }

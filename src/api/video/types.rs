@@ -227,16 +227,16 @@ impl VideoView {
 
     /// Videos like this one (by title, description and tags) that the viewer may see.
     /// `first` is 1..=50.
-    #[graphql(complexity = "(first.clamp(1, 50) as usize) * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(10).clamp(1, 50) as usize) * child_complexity")]
     async fn related(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 10)] first: i32,
+        #[graphql(default_with = "Some(10)")] first: Option<i32>,
     ) -> async_graphql::Result<Vec<VideoView>> {
         Ok(ctx
             .state()
             .search
-            .related(ctx.viewer(), self.0.id, Some(i64::from(first)))
+            .related(ctx.viewer(), self.0.id, first.map(i64::from))
             .await
             .gql()?
             .into_iter()
