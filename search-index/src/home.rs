@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tantivy::{Index, IndexWriter};
 
 use crate::schema::{Fields, SCHEMA_VERSION};
-use crate::writer::{create_index, fields_of, open_index, to_document, Payload};
+use crate::writer::{commit_at, create_index, fields_of, open_index, to_document, Payload};
 use crate::{Result, SearchIndex, VideoDoc};
 
 const CURRENT: &str = "CURRENT";
@@ -219,15 +219,7 @@ impl Builder {
     /// Commits the generation as having applied the change feed up to `position`,
     /// makes it the live one and opens it.
     pub fn finish(mut self, position: u64) -> Result<SearchIndex> {
-        let mut commit = self.writer.prepare_commit()?;
-        commit.set_payload(
-            &Payload {
-                schema: SCHEMA_VERSION,
-                position,
-            }
-            .json(),
-        );
-        commit.commit()?;
+        commit_at(&mut self.writer, position)?;
         self.writer.wait_merging_threads()?;
         self.home.swap_to(&self.generation)?;
         SearchIndex::start(self.index, self.fields, self.generation)

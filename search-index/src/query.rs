@@ -117,6 +117,8 @@ pub(crate) struct Compiler<'a> {
     pub fields: &'a Fields,
     pub en: TextAnalyzer,
     pub zh: TextAnalyzer,
+    /// To tell words the index knows from likely typos.
+    pub searcher: &'a tantivy::Searcher,
 }
 
 fn term(field: Field, text: &str) -> Term {
@@ -187,6 +189,14 @@ fn positioned_terms(pieces: &[Piece]) -> Vec<(usize, String)> {
 }
 
 impl Compiler<'_> {
+    fn known(&self, word: &str) -> bool {
+        self.cjk_fields().iter().any(|(field, _)| {
+            self.searcher
+                .doc_freq(&term(*field, word))
+                .is_ok_and(|n| n > 0)
+        })
+    }
+
     fn cjk_fields(&self) -> [(Field, f32); 3] {
         [
             (self.fields.title_cjk, TITLE_BOOST),
@@ -222,7 +232,11 @@ impl Compiler<'_> {
                     DESCRIPTION_BOOST,
                 ));
             }
-            if let Some(distance) = edit_distance(word) {
+            // A word the index knows is taken as typed; an unknown one is probably a typo
+            // and widens to the words within its edit distance. (Expanding every word
+            // would cost a term-dictionary walk per field on every query and let
+            // correctly spelled words match their neighbours.)
+            if let (Some(distance), false) = (edit_distance(word), self.known(word)) {
                 for (field, boost) in self.cjk_fields() {
                     let fuzzy = FuzzyTermQuery::new(term(field, word), distance, true);
                     alternatives.push(boosted(Box::new(fuzzy), boost * FUZZY_BOOST));

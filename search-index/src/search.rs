@@ -54,7 +54,7 @@ fn run<T: Send + 'static>(
 }
 
 impl SearchIndex {
-    fn compiler(&self) -> Result<Compiler<'_>> {
+    fn compiler<'a>(&'a self, searcher: &'a Searcher) -> Result<Compiler<'a>> {
         let tokenizers = self.inner.index.tokenizers();
         let get = |name: &str| {
             tokenizers.get(name).ok_or_else(|| {
@@ -67,6 +67,7 @@ impl SearchIndex {
             fields: &self.inner.fields,
             en: get(EN)?,
             zh: get(ZH)?,
+            searcher,
         })
     }
 
@@ -78,10 +79,10 @@ impl SearchIndex {
     fn search_now(&self, req: &SearchRequest) -> Result<SearchResults> {
         let started = Instant::now();
         let parsed = query::parse(&req.text)?;
-        let query = self
-            .compiler()?
-            .compile(&parsed, &req.audience, &req.filter);
         let searcher = self.inner.reader.searcher();
+        let query = self
+            .compiler(&searcher)?
+            .compile(&parsed, &req.audience, &req.filter);
         let first = req.first.clamp(1, MAX_PAGE);
         let sort = req.sort;
         let after = req.after.map(|c| RankKey::new(c.primary, c.id));
@@ -215,10 +216,10 @@ impl SearchIndex {
                 };
             clauses.push((Occur::Must, query));
         }
-        self.compiler()?
+        let searcher = self.inner.reader.searcher();
+        self.compiler(&searcher)?
             .restrict(&audience, &SearchFilter::default(), &mut clauses);
         let query = BooleanQuery::new(clauses);
-        let searcher = self.inner.reader.searcher();
         let top = TopDocs::with_limit(limit * 4).tweak_score(|segment: &SegmentReader| {
             let columns = SegmentColumns::new(segment);
             move |doc, score| (score, columns.likes(doc), columns.id(doc))
@@ -276,7 +277,7 @@ impl SearchIndex {
             (Occur::Must, Box::new(like_this)),
             (Occur::MustNot, Box::new(id_query)),
         ];
-        self.compiler()?
+        self.compiler(&searcher)?
             .restrict(&audience, &SearchFilter::default(), &mut clauses);
         let query = BooleanQuery::new(clauses);
         let top = TopDocs::with_limit(first.clamp(1, 50)).tweak_score(|segment: &SegmentReader| {

@@ -242,6 +242,11 @@ fn apply_batch(
             writer.add_document(to_document(fields, &doc))?;
         }
     }
+    commit_at(writer, position)
+}
+
+/// Commits what the writer holds, recording `position` and this schema version.
+pub(crate) fn commit_at(writer: &mut IndexWriter, position: u64) -> Result<()> {
     let mut commit = writer.prepare_commit()?;
     commit.set_payload(
         &Payload {

@@ -207,6 +207,7 @@ async fn bench_index(
     }
 
     let mut times = Vec::new();
+    let mut by_kind: std::collections::BTreeMap<&str, Vec<Duration>> = Default::default();
     let mut hits = 0;
     for round in 0..=ROUNDS {
         for q in qs {
@@ -229,10 +230,15 @@ async fn bench_index(
                 .await?;
             if round > 0 {
                 times.push(t.elapsed());
+                by_kind.entry(q.kind).or_default().push(t.elapsed());
             } else if !r.hits.is_empty() {
                 hits += 1;
             }
         }
+    }
+    for (kind, list) in by_kind {
+        let s = stats(list, 0);
+        eprintln!("index {kind}: p50 {:.2} ms, p99 {:.2} ms", s.p50, s.p99);
     }
     Ok((build, stats(visible, 50), stats(times, hits)))
 }

@@ -51,6 +51,18 @@ pub struct OutboxRow {
     pub video_id: Option<Uuid>,
 }
 
+fn rows(found: Vec<sea_orm::QueryResult>) -> Result<Vec<OutboxRow>, DbErr> {
+    found
+        .into_iter()
+        .map(|row| {
+            Ok(OutboxRow {
+                id: row.try_get("", "id")?,
+                video_id: row.try_get("", "video_id")?,
+            })
+        })
+        .collect()
+}
+
 impl Database {
     /// Asks every search replica to re-read all videos (after bulk loads that bypass
     /// the repositories).
@@ -69,17 +81,7 @@ impl Database {
             .order_by(col("id"), Order::Asc)
             .limit(limit)
             .to_owned();
-        self.conn
-            .query_all(&select)
-            .await?
-            .into_iter()
-            .map(|row| {
-                Ok(OutboxRow {
-                    id: row.try_get("", "id")?,
-                    video_id: row.try_get("", "video_id")?,
-                })
-            })
-            .collect()
+        rows(self.conn.query_all(&select).await?)
     }
 
     /// The outbox rows among `ids` (ids passed over as missing that may have committed
@@ -93,17 +95,7 @@ impl Database {
             .from(outbox())
             .and_where(Expr::col(col("id")).is_in(ids.iter().copied()))
             .to_owned();
-        self.conn
-            .query_all(&select)
-            .await?
-            .into_iter()
-            .map(|row| {
-                Ok(OutboxRow {
-                    id: row.try_get("", "id")?,
-                    video_id: row.try_get("", "video_id")?,
-                })
-            })
-            .collect()
+        rows(self.conn.query_all(&select).await?)
     }
 
     /// The lowest id written at or after `since`, if any.
