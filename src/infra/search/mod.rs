@@ -250,10 +250,14 @@ impl SearchReplica {
     pub async fn run(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
         let mut tailer = Tailer::default();
         let mut last_prune = Instant::now() - PRUNE_EVERY;
+        let mut last_ok = Instant::now();
         tokio::pin!(stop);
         loop {
             let more = match self.step(&mut tailer).await {
-                Ok(more) => more,
+                Ok(more) => {
+                    last_ok = Instant::now();
+                    more
+                }
                 Err(err) => {
                     tracing::error!(
                         error = format!("{err:#}"),
@@ -267,7 +271,10 @@ impl SearchReplica {
             };
             if last_prune.elapsed() >= PRUNE_EVERY {
                 last_prune = Instant::now();
-                if let Err(err) = self.prune().await {
+                // A replica that cannot apply must not look live: other instances then
+                // stop keeping outbox rows for it, and its next start rebuilds.
+                let healthy = last_ok.elapsed() < PRUNE_EVERY * 2;
+                if let Err(err) = self.prune(healthy).await {
                     tracing::warn!(
                         error = format!("{err:#}"),
                         "pruning the search outbox failed"
@@ -284,8 +291,10 @@ impl SearchReplica {
         }
     }
 
-    async fn prune(&self) -> anyhow::Result<()> {
-        self.report().await?;
+    async fn prune(&self, healthy: bool) -> anyhow::Result<()> {
+        if healthy {
+            self.report().await?;
+        }
         let live_since = clock::now() - chrono::Duration::from_std(RETENTION)?;
         let pruned = self.db.prune_outbox(live_since).await?;
         if pruned > 0 {
