@@ -151,7 +151,8 @@ fn union(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     }
 }
 
-fn filter(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
+/// A clause that narrows without adding to the score.
+fn narrowing(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
     (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)))
 }
 
@@ -303,8 +304,8 @@ impl Compiler<'_> {
         };
         match audience {
             Audience::Everyone => {}
-            Audience::Public => clauses.push(filter_clause(listed())),
-            Audience::PublicAndOwner(owner) => clauses.push(filter_clause(union(vec![
+            Audience::Public => clauses.push(narrowing(listed())),
+            Audience::PublicAndOwner(owner) => clauses.push(narrowing(union(vec![
                 listed(),
                 term_query(f.owner, &crate::id_text(*owner)),
             ]))),
@@ -315,7 +316,7 @@ impl Compiler<'_> {
                 .iter()
                 .map(|c| term_query(f.category, &analysis::label_key(c)))
                 .collect();
-            clauses.push(filter_clause(union(any)));
+            clauses.push(narrowing(union(any)));
         }
         if !filter.tags.is_empty() {
             let any = filter
@@ -323,22 +324,18 @@ impl Compiler<'_> {
                 .iter()
                 .map(|t| term_query(f.tag, &analysis::label_key(t)))
                 .collect();
-            clauses.push(filter_clause(union(any)));
+            clauses.push(narrowing(union(any)));
         }
         if let Some(owner) = filter.owner {
-            clauses.push(filter_clause(term_query(f.owner, &crate::id_text(owner))));
+            clauses.push(narrowing(term_query(f.owner, &crate::id_text(owner))));
         }
         if let Some(after) = filter.published_after_micros {
-            clauses.push(filter_clause(Box::new(RangeQuery::new(
+            clauses.push(narrowing(Box::new(RangeQuery::new(
                 Bound::Excluded(Term::from_field_i64(f.published_at, after)),
                 Bound::Unbounded,
             ))));
         }
     }
-}
-
-fn filter_clause(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
-    filter(query)
 }
 
 #[cfg(test)]
