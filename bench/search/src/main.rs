@@ -8,7 +8,7 @@
 //! plus the total count (and category counts for faceted queries), as `search` does.
 //!
 //! Usage: reelgraph-bench-search <seeded database URL> <postgres admin URL> <work dir>
-//!        [--wrk-script PATH]
+//!        [--wrk-script PATH] [--index-only]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -541,6 +541,13 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("{} videos, {} queries", rows.len(), qs.len());
     let (build, visible, tantivy) = bench_index(&rows, &qs, work.join("index")).await?;
     eprintln!("index done");
+    if args.iter().any(|a| a == "--index-only") {
+        println!(
+            "index: build {build:.0} docs/s; query p50 {:.2} ms, p99 {:.2} ms",
+            tantivy.p50, tantivy.p99
+        );
+        return Ok(());
+    }
     let (fts_load, fts) = bench_fts5(&rows, &qs, &work).await?;
     eprintln!("fts5 done");
     let (pg_load, pg) = bench_postgres(&rows, &qs, &args[2]).await?;
