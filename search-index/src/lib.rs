@@ -87,12 +87,16 @@ pub enum SortBy {
     MostLiked,
 }
 
-/// Where a page ends: the sort value of its last hit and that hit's id. Opaque to
-/// clients; valid for the sort it was made under.
+/// Where a page ends: the sort value of its last hit, that hit's id, and the
+/// point-in-time view of the index it was cut from. Opaque to clients; valid for the
+/// sort it was made under. While the view is kept (10 minutes, the 16 newest), the
+/// next page comes from the same view, so scores, likes and the set of matches do not
+/// shift between pages; after that, from the newest view.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cursor {
     pub primary: f64,
     pub id: u128,
+    pub view: u64,
 }
 
 #[derive(Debug, Clone, Default)]

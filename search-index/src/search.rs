@@ -79,7 +79,7 @@ impl SearchIndex {
     fn search_now(&self, req: &SearchRequest) -> Result<SearchResults> {
         let started = Instant::now();
         let parsed = query::parse(&req.text)?;
-        let searcher = self.inner.reader.searcher();
+        let (view, searcher) = self.inner.view(req.after.map(|c| c.view));
         let query = self
             .compiler(&searcher)?
             .compile(&parsed, &req.audience, &req.filter);
@@ -143,6 +143,7 @@ impl SearchIndex {
                 cursor: Cursor {
                     primary: key.0,
                     id: key.id(),
+                    view,
                 },
                 highlights,
             });

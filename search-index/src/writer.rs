@@ -2,13 +2,15 @@
 //! each committed with the change-feed position it brings the index up to; readers are
 //! reloaded right after every commit.
 
+use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tantivy::schema::Facet;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use tokio::sync::{oneshot, watch};
 
 use crate::analysis;
@@ -55,6 +57,63 @@ pub(crate) struct Inner {
     pub generation: String,
     commands: std::sync::mpsc::SyncSender<Command>,
     position: watch::Sender<u64>,
+    /// Recent point-in-time views, newest last, so that later pages of a listing are
+    /// cut from the same view as its first page.
+    views: Mutex<VecDeque<View>>,
+    next_view: AtomicU64,
+}
+
+/// A searcher as of one reload.
+struct View {
+    id: u64,
+    taken: Instant,
+    searcher: Searcher,
+}
+
+fn first_view_id() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 48)
+}
+
+/// How long and how many point-in-time views are kept for paging.
+const VIEW_TTL: Duration = Duration::from_secs(600);
+const MAX_VIEWS: usize = 16;
+
+impl Inner {
+    /// Remembers the reader's current state as a new view.
+    fn take_view(&self) {
+        let id = self.next_view.fetch_add(1, Ordering::Relaxed) & (u64::MAX >> 1);
+        let view = View {
+            id,
+            taken: Instant::now(),
+            searcher: self.reader.searcher(),
+        };
+        if let Ok(mut views) = self.views.lock() {
+            views.push_back(view);
+            while views.len() > MAX_VIEWS
+                || views.front().is_some_and(|v| v.taken.elapsed() > VIEW_TTL)
+            {
+                views.pop_front();
+            }
+        }
+    }
+
+    /// The view a cursor was cut from while it is kept, else the newest one.
+    pub fn view(&self, wanted: Option<u64>) -> (u64, Searcher) {
+        if let Ok(views) = self.views.lock() {
+            let found = match wanted {
+                Some(id) => views.iter().rev().find(|v| v.id == id),
+                None => None,
+            }
+            .or_else(|| views.back());
+            if let Some(v) = found {
+                return (v.id, v.searcher.clone());
+            }
+        }
+        (u64::MAX, self.reader.searcher())
+    }
 }
 
 /// A handle to an open index; cheap to clone. The writer thread stops when the last
@@ -150,7 +209,12 @@ impl SearchIndex {
             generation,
             commands,
             position: position_tx,
+            views: Mutex::default(),
+            // Distinct per process and start, so a cursor from another instance or an
+            // earlier run does not name one of this index's views by accident.
+            next_view: AtomicU64::new(first_view_id()),
         });
+        inner.take_view();
         let thread_inner = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name("search-writer".into())
@@ -213,6 +277,7 @@ fn writer_loop(
         let result = apply_batch(&mut writer, &fields, changes, position).and_then(|()| {
             let inner = inner.upgrade().ok_or(SearchError::WriterStopped)?;
             inner.reader.reload()?;
+            inner.take_view();
             inner.position.send_replace(position);
             Ok(())
         });

@@ -79,18 +79,21 @@ pub fn decode_video(sort: VideoSort, raw: &str) -> Result<SortKey, DomainError> 
 }
 
 /// A search hit's place: its sort value (as the bits of the float, so it round-trips
-/// exactly) and its id, under a connection naming the sort and the query text.
+/// exactly), the index view it came from and its id, under a connection naming the sort
+/// and the query text.
 pub fn encode_search(connection: &str, at: search_index::Cursor) -> String {
     encode(
         connection,
-        &format!("{:016x}", at.primary.to_bits()),
+        &format!("{:016x}.{:x}", at.primary.to_bits(), at.view),
         &Uuid::from_u128(at.id).to_string(),
     )
 }
 
 pub fn decode_search(connection: &str, raw: &str) -> Result<search_index::Cursor, DomainError> {
     let (value, id) = decode(raw, connection)?;
-    let bits = u64::from_str_radix(&value, 16).map_err(|_| invalid())?;
+    let (bits, view) = value.split_once('.').ok_or_else(invalid)?;
+    let bits = u64::from_str_radix(bits, 16).map_err(|_| invalid())?;
+    let view = u64::from_str_radix(view, 16).map_err(|_| invalid())?;
     let primary = f64::from_bits(bits);
     if !primary.is_finite() {
         return Err(invalid());
@@ -98,6 +101,7 @@ pub fn decode_search(connection: &str, raw: &str) -> Result<search_index::Cursor
     Ok(search_index::Cursor {
         primary,
         id: parse_uuid(&id)?.as_u128(),
+        view,
     })
 }
 

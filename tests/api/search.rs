@@ -264,6 +264,49 @@ async fn nobody_finds_what_they_may_not_list_and_pages_have_no_gaps() {
             "{sort}"
         );
     }
+    // Later pages come from the same view of the index as the first, even while the
+    // index changes underneath: better matches added and likes moving after page one
+    // neither show up nor push hits across the page boundary.
+    for sort in ["RELEVANCE", "MOST_LIKED"] {
+        let first = search_as(&app, None, "zebra", json!({"s": sort, "n": 7})).await;
+        let mut seen = ids(&first);
+        let mut after = first["pageInfo"]["endCursor"].clone();
+        let newcomer = published(
+            &app,
+            &owner,
+            &format!("zebra zebra zebra {sort}"),
+            json!({}),
+        )
+        .await;
+        let liked = seen.last().unwrap().clone();
+        for fan in [&other, &admin] {
+            app.gql_as(
+                Some(&fan.access),
+                "mutation($id: ID!) { addFavorite(kind: VIDEO, targetId: $id) { createdAt } }",
+                json!({"id": liked}),
+            )
+            .await
+            .data();
+        }
+        eventually(&app, "zebra", |t| t.iter().any(|x| x.ends_with(sort))).await;
+        loop {
+            let r = search_as(&app, None, "zebra", json!({"s": sort, "n": 7, "a": after})).await;
+            seen.extend(ids(&r));
+            if !r["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+                break;
+            }
+            after = r["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(seen.len(), public.len(), "{sort}: {seen:?}");
+        assert_eq!(
+            seen.iter().cloned().collect::<HashSet<_>>(),
+            public,
+            "{sort}"
+        );
+        assert!(!seen.contains(&newcomer));
+        public.insert(newcomer);
+    }
+
     // A cursor of another sort or another query is refused.
     let r = search_as(&app, None, "zebra", json!({"n": 7})).await;
     let cursor = r["pageInfo"]["endCursor"].clone();
