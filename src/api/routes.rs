@@ -82,6 +82,23 @@ fn metrics_endpoint(Data(state): Data<&AppState>) -> Response {
         "reelgraph_db_statements_total {}\n",
         state.db.statements_run()
     ));
+    let index = state.replica.current();
+    for (name, help, value) in [
+        (
+            "reelgraph_search_index_position",
+            "Search outbox position this instance's index has applied.",
+            index.position(),
+        ),
+        (
+            "reelgraph_search_documents",
+            "Videos in this instance's search index.",
+            index.num_docs(),
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+        ));
+    }
     Response::builder()
         .content_type("text/plain; version=0.0.4")
         .body(text)

@@ -326,6 +326,26 @@ async fn changes_reach_search_within_a_second() {
     let id = published(&app, &u, "walrus migration", json!({})).await;
     let took = eventually(&app, "walrus", |t| t == ["walrus migration"]).await;
     assert!(took < Duration::from_secs(1), "create took {took:?}");
+    // Operators see how far the index has got.
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let gauge = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+            .parse()
+            .unwrap()
+    };
+    assert!(gauge("reelgraph_search_index_position") >= 2);
+    assert_eq!(gauge("reelgraph_search_documents"), 1);
 
     let r = app
         .gql_as(

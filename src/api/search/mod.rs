@@ -199,6 +199,7 @@ impl SearchQuery {
             want_highlights: edges.field("highlights").exists(),
         };
         let page = ctx.state().search.search(ctx.viewer(), input).await.gql()?;
+        metrics::histogram!("reelgraph_search_index_seconds").record(page.took.as_secs_f64());
         Ok(SearchConnection(page))
     }
 
