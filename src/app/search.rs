@@ -85,6 +85,7 @@ pub struct SearchInput {
     pub want_highlights: bool,
 }
 
+#[derive(Clone)]
 pub struct SearchHit {
     pub video: Video,
     pub hit: Hit,

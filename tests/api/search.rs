@@ -45,6 +45,14 @@ async fn published(app: &TestApp, user: &User, title: &str, extra: Value) -> Str
     id
 }
 
+/// Runs `mutation` (taking `$id`) as `who` and returns its data; errors fail the test.
+async fn mutate_by_id(app: &TestApp, who: &User, mutation: &str, id: &str) -> Value {
+    app.gql_as(Some(&who.access), mutation, json!({ "id": id }))
+        .await
+        .data()
+        .clone()
+}
+
 /// Polls an anonymous search (which never waits for the index) until `check` holds.
 async fn eventually(app: &TestApp, q: &str, check: impl Fn(&[String]) -> bool) -> Duration {
     let started = Instant::now();
@@ -208,14 +216,14 @@ async fn nobody_finds_what_they_may_not_list_and_pages_have_no_gaps() {
     )
     .await;
     let deleted = published(&app, &owner, "zebra deleted", json!({})).await;
-    let r = app
-        .gql_as(
-            Some(&owner.access),
-            "mutation($id: ID!) { deleteVideo(id: $id) }",
-            json!({"id": deleted}),
-        )
-        .await;
-    assert_eq!(r.data()["deleteVideo"], true);
+    let r = mutate_by_id(
+        &app,
+        &owner,
+        "mutation($id: ID!) { deleteVideo(id: $id) }",
+        &deleted,
+    )
+    .await;
+    assert_eq!(r["deleteVideo"], true);
 
     let ids = |r: &Value| -> Vec<String> {
         r["edges"]
@@ -280,13 +288,13 @@ async fn nobody_finds_what_they_may_not_list_and_pages_have_no_gaps() {
         .await;
         let liked = seen.last().unwrap().clone();
         for fan in [&other, &admin] {
-            app.gql_as(
-                Some(&fan.access),
+            mutate_by_id(
+                &app,
+                fan,
                 "mutation($id: ID!) { addFavorite(kind: VIDEO, targetId: $id) { createdAt } }",
-                json!({"id": liked}),
+                &liked,
             )
-            .await
-            .data();
+            .await;
         }
         eventually(&app, "zebra", |t| t.iter().any(|x| x.ends_with(sort))).await;
         loop {
@@ -347,39 +355,30 @@ async fn changes_reach_search_within_a_second() {
     assert!(gauge("reelgraph_search_index_position") >= 2);
     assert_eq!(gauge("reelgraph_search_documents"), 1);
 
-    let r = app
-        .gql_as(
-            Some(&u.access),
-            "mutation($id: ID!) { updateVideo(id: $id, input: {title: \"narwhal migration\"}) { id } }",
-            json!({"id": id}),
-        )
-        .await;
-    r.data();
+    mutate_by_id(
+        &app,
+        &u,
+        "mutation($id: ID!) { updateVideo(id: $id, input: {title: \"narwhal migration\"}) { id } }",
+        &id,
+    )
+    .await;
     let took = eventually(&app, "narwhal", |t| t == ["narwhal migration"]).await;
     assert!(took < Duration::from_secs(1), "update took {took:?}");
     assert!(titles_for(&app, "walrus").await.is_empty());
 
-    let r = app
-        .gql_as(
-            Some(&u.access),
-            "mutation($id: ID!) { unpublishVideo(id: $id) { id } }",
-            json!({"id": id}),
-        )
-        .await;
-    r.data();
+    mutate_by_id(
+        &app,
+        &u,
+        "mutation($id: ID!) { unpublishVideo(id: $id) { id } }",
+        &id,
+    )
+    .await;
     let took = eventually(&app, "narwhal", |t| t.is_empty()).await;
     assert!(took < Duration::from_secs(1), "unpublish took {took:?}");
     // The owner still finds the draft; once deleted, nobody does.
     let r = search_as(&app, Some(&u), "narwhal", json!({})).await;
     assert_eq!(titles(&r), ["narwhal migration"]);
-    let r = app
-        .gql_as(
-            Some(&u.access),
-            "mutation($id: ID!) { deleteVideo(id: $id) }",
-            json!({"id": id}),
-        )
-        .await;
-    r.data();
+    mutate_by_id(&app, &u, "mutation($id: ID!) { deleteVideo(id: $id) }", &id).await;
     let r = search_as(&app, Some(&u), "narwhal", json!({})).await;
     assert!(titles(&r).is_empty());
 
@@ -387,14 +386,13 @@ async fn changes_reach_search_within_a_second() {
     let a = published(&app, &u, "otter one", json!({})).await;
     let b = published(&app, &u, "otter two", json!({})).await;
     let fan = app.register("fan").await;
-    let r = app
-        .gql_as(
-            Some(&fan.access),
-            "mutation($id: ID!) { addFavorite(kind: VIDEO, targetId: $id) { createdAt } }",
-            json!({"id": b}),
-        )
-        .await;
-    r.data();
+    mutate_by_id(
+        &app,
+        &fan,
+        "mutation($id: ID!) { addFavorite(kind: VIDEO, targetId: $id) { createdAt } }",
+        &b,
+    )
+    .await;
     let started = Instant::now();
     loop {
         let r = search_as(&app, None, "otter", json!({"s": "MOST_LIKED"})).await;
@@ -590,14 +588,7 @@ async fn every_instance_keeps_its_own_replica_fed_by_the_shared_outbox() {
         took < Duration::from_secs(1),
         "B saw A's video after {took:?}"
     );
-    let r = b
-        .gql_as(
-            Some(&u.access),
-            "mutation($id: ID!) { updateVideo(id: $id, input: {title: \"chamois on a cliff\"}) { id } }",
-            json!({"id": id}),
-        )
-        .await;
-    r.data();
+    mutate_by_id(&b, &u, "mutation($id: ID!) { updateVideo(id: $id, input: {title: \"chamois on a cliff\"}) { id } }", &id).await;
     eventually(&a, "chamois", |t| t == ["chamois on a cliff"]).await;
     eventually(&b, "chamois", |t| t == ["chamois on a cliff"]).await;
     // Both replicas report their position, so rows both are past can be pruned.

@@ -328,56 +328,20 @@ async fn bench_fts5(
     .await?;
     db.execute_unprepared("COMMIT").await?;
     let load = started.elapsed().as_secs_f64();
-    let backend = db.get_database_backend();
-    let mut times = Vec::new();
-    let mut hits = 0;
-    for round in 0..=ROUNDS {
-        for q in qs {
-            let m = fts5_match(&q.text);
-            let cat = q.category.clone().unwrap_or_default();
-            let filter = if q.category.is_some() {
-                "AND d.category = ?"
-            } else {
-                ""
-            };
-            let mut vals: Vec<Value> = vec![m.clone().into()];
-            if q.category.is_some() {
-                vals.push(cat.clone().into());
-            }
-            let t = Instant::now();
-            let top = db
-                .query_all_raw(Statement::from_sql_and_values(
-                    backend,
-                    format!("SELECT d.rowid FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ? AND d.listed = 1 {filter} ORDER BY bm25(fts, 3.0, 1.0, 2.0) LIMIT 20"),
-                    vals.clone(),
-                ))
-                .await;
-            // FTS5 syntax errors count as "no hits".
-            let top = top.unwrap_or_default();
-            let _ = db
-                .query_all_raw(Statement::from_sql_and_values(
-                    backend,
-                    format!("SELECT count(*) FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ? AND d.listed = 1 {filter}"),
-                    vals.clone(),
-                ))
-                .await;
-            if q.facets {
-                let _ = db
-                    .query_all_raw(Statement::from_sql_and_values(
-                        backend,
-                        format!("SELECT d.category, count(*) FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ? AND d.listed = 1 {filter} GROUP BY d.category ORDER BY 2 DESC LIMIT 20"),
-                        vals,
-                    ))
-                    .await;
-            }
-            if round > 0 {
-                times.push(t.elapsed());
-            } else if !top.is_empty() {
-                hits += 1;
-            }
-        }
-    }
-    Ok((load, stats(times, hits)))
+    // FTS5 rejects some query texts as syntax errors: those count as "no hits".
+    let stats = time_sql(&db, qs, true, |q| {
+        let filter = if q.category.is_some() { "AND d.category = ?" } else { "" };
+        let from = format!(
+            "FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ? AND d.listed = 1 {filter}"
+        );
+        [
+            format!("SELECT d.rowid {from} ORDER BY bm25(fts, 3.0, 1.0, 2.0) LIMIT 20"),
+            format!("SELECT count(*) {from}"),
+            format!("SELECT d.category, count(*) {from} GROUP BY d.category ORDER BY 2 DESC LIMIT 20"),
+        ]
+    }, fts5_match)
+    .await?;
+    Ok((load, stats))
 }
 
 async fn bench_postgres(
@@ -435,41 +399,67 @@ async fn bench_postgres(
     db.execute_unprepared("CREATE INDEX docs_tsv ON docs USING gin (tsv); CREATE INDEX docs_category ON docs (category); ANALYZE docs")
         .await?;
     let load = started.elapsed().as_secs_f64();
+    let stats =
+        time_sql(
+            &db,
+            qs,
+            false,
+            |q| {
+                let filter = if q.category.is_some() {
+                    "AND category = $2"
+                } else {
+                    ""
+                };
+                let from = format!(
+            "FROM docs, websearch_to_tsquery('simple', $1) q WHERE tsv @@ q AND listed {filter}"
+        );
+                [
+            format!("SELECT id {from} ORDER BY ts_rank(tsv, q) DESC LIMIT 20"),
+            format!("SELECT count(*) {from}"),
+            format!("SELECT category, count(*) {from} GROUP BY category ORDER BY 2 DESC LIMIT 20"),
+        ]
+            },
+            str::to_owned,
+        )
+        .await?;
+    Ok((load, stats))
+}
+
+/// Times every query on a SQL engine as `search` would use it: the top 20, the total,
+/// and category counts for faceted queries. `statements` gives the three statements
+/// (their parameters: the matched text, then the category when filtered); `matched`
+/// turns the query text into the engine's syntax.
+async fn time_sql(
+    db: &DatabaseConnection,
+    qs: &[BenchQuery],
+    errors_mean_no_hits: bool,
+    statements: impl Fn(&BenchQuery) -> [String; 3],
+    matched: impl Fn(&str) -> String,
+) -> anyhow::Result<Stats> {
     let backend = db.get_database_backend();
+    let run = |sql: String, vals: Vec<Value>| async move {
+        match db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, vals))
+            .await
+        {
+            Err(_) if errors_mean_no_hits => Ok(Vec::new()),
+            other => other,
+        }
+    };
     let mut times = Vec::new();
     let mut hits = 0;
     for round in 0..=ROUNDS {
         for q in qs {
-            let filter = if q.category.is_some() {
-                "AND category = $2"
-            } else {
-                ""
-            };
-            let mut vals: Vec<Value> = vec![q.text.clone().into()];
+            let mut vals: Vec<Value> = vec![matched(&q.text).into()];
             if let Some(c) = &q.category {
                 vals.push(c.clone().into());
             }
+            let [top, count, facets] = statements(q);
             let t = Instant::now();
-            let top = db
-                .query_all_raw(Statement::from_sql_and_values(
-                    backend,
-                    format!("SELECT id FROM docs, websearch_to_tsquery('simple', $1) q WHERE tsv @@ q AND listed {filter} ORDER BY ts_rank(tsv, q) DESC LIMIT 20"),
-                    vals.clone(),
-                ))
-                .await?;
-            db.query_all_raw(Statement::from_sql_and_values(
-                backend,
-                format!("SELECT count(*) FROM docs, websearch_to_tsquery('simple', $1) q WHERE tsv @@ q AND listed {filter}"),
-                vals.clone(),
-            ))
-            .await?;
+            let top = run(top, vals.clone()).await?;
+            run(count, vals.clone()).await?;
             if q.facets {
-                db.query_all_raw(Statement::from_sql_and_values(
-                    backend,
-                    format!("SELECT category, count(*) FROM docs, websearch_to_tsquery('simple', $1) q WHERE tsv @@ q AND listed {filter} GROUP BY category ORDER BY 2 DESC LIMIT 20"),
-                    vals,
-                ))
-                .await?;
+                run(facets, vals).await?;
             }
             if round > 0 {
                 times.push(t.elapsed());
@@ -478,7 +468,7 @@ async fn bench_postgres(
             }
         }
     }
-    Ok((load, stats(times, hits)))
+    Ok(stats(times, hits))
 }
 
 /// A wrk script that posts the same queries as `search` requests, round robin.

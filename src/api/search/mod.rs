@@ -114,17 +114,7 @@ fn not_computed(what: &str) -> async_graphql::Error {
 #[Object]
 impl SearchConnection {
     async fn edges(&self) -> Vec<SearchHitView> {
-        self.0
-            .hits
-            .iter()
-            .map(|h| {
-                SearchHitView(SearchHit {
-                    video: h.video.clone(),
-                    hit: h.hit.clone(),
-                    cursor: h.cursor.clone(),
-                })
-            })
-            .collect()
+        self.0.hits.iter().cloned().map(SearchHitView).collect()
     }
 
     async fn page_info(&self) -> PageInfo {

@@ -164,34 +164,31 @@ impl SearchReplica {
             let home = home.clone();
             tokio::task::spawn_blocking(move || home.open()).await??
         };
-        let reason = match opened {
-            Err(why) => Some(why.to_string()),
+        let usable = match opened {
+            Err(why) => Err(why.to_string()),
             Ok(index) => match Self::untrusted(&db, &replica_id, &index).await? {
-                Some(why) => Some(why),
-                None => {
-                    return Ok(Arc::new(SearchReplica {
-                        home,
-                        current: RwLock::new(index),
-                        rebuilt_through: AtomicI64::new(0),
-                        db,
-                        replica_id,
-                    }))
-                }
+                Some(why) => Err(why),
+                None => Ok(index),
             },
         };
-        let reason = reason.unwrap_or_default();
-        tracing::info!(folder = %root.display(), %reason, "rebuilding the search index from the database");
-        let started = Instant::now();
-        let (index, scan_head) = rebuild(&home, &db, &replica_id, |_, _| {}).await?;
-        tracing::info!(
-            documents = index.num_docs(),
-            seconds = started.elapsed().as_secs_f64(),
-            "search index rebuilt"
-        );
+        let (index, rebuilt_through) = match usable {
+            Ok(index) => (index, 0),
+            Err(reason) => {
+                tracing::info!(folder = %root.display(), %reason, "rebuilding the search index from the database");
+                let started = Instant::now();
+                let (index, scan_head) = rebuild(&home, &db, &replica_id, |_, _| {}).await?;
+                tracing::info!(
+                    documents = index.num_docs(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "search index rebuilt"
+                );
+                (index, scan_head)
+            }
+        };
         let replica = SearchReplica {
             home,
             current: RwLock::new(index),
-            rebuilt_through: AtomicI64::new(scan_head),
+            rebuilt_through: AtomicI64::new(rebuilt_through),
             db,
             replica_id,
         };
@@ -312,9 +309,7 @@ impl SearchReplica {
                 let home = self.home.clone();
                 if let Ok(fresh) = tokio::task::spawn_blocking(move || home.open()).await?? {
                     tracing::info!(%generation, "switched to a rebuilt search index");
-                    self.replace(fresh);
-                    *tailer = Tailer::default();
-                    self.report().await?;
+                    self.adopt(fresh, tailer).await?;
                     return Ok(true);
                 }
             }
@@ -336,16 +331,11 @@ impl SearchReplica {
             let (fresh, scan_head) =
                 rebuild(&self.home, &self.db, &self.replica_id, |_, _| {}).await?;
             self.rebuilt_through.store(scan_head, Ordering::Relaxed);
-            self.replace(fresh);
-            *tailer = Tailer::default();
-            self.report().await?;
+            self.adopt(fresh, tailer).await?;
             return Ok(true);
         }
         let (fresh_ids, new_position) = tailer.advance(position, &rows);
-        let mut videos: Vec<VideoId> = fresh_ids.iter().map(|id| VideoId::from_uuid(*id)).collect();
-        videos.sort_by_key(|v| v.as_uuid());
-        videos.dedup();
-        let changes = self.changes_for(&videos).await?;
+        let changes = self.changes_for(fresh_ids).await?;
         if changes.is_empty() && new_position == position {
             return Ok(false);
         }
@@ -370,17 +360,13 @@ impl SearchReplica {
         if late.is_empty() {
             return Ok(());
         }
-        let mut videos: Vec<VideoId> = late
-            .iter()
-            .filter_map(|r| r.video_id.map(VideoId::from_uuid))
-            .collect();
-        videos.sort_by_key(|v| v.as_uuid());
-        videos.dedup();
         tracing::warn!(
             rows = late.len(),
             "outbox rows committed after their grace period; applying them now"
         );
-        let changes = self.changes_for(&videos).await?;
+        let changes = self
+            .changes_for(late.iter().filter_map(|r| r.video_id).collect())
+            .await?;
         index.apply(changes, index.position()).await?;
         for row in late {
             tailer.skipped.remove(&row.id);
@@ -388,14 +374,25 @@ impl SearchReplica {
         Ok(())
     }
 
-    async fn changes_for(&self, ids: &[VideoId]) -> anyhow::Result<Vec<Change>> {
-        if ids.is_empty() {
+    /// Makes `index` the live one (after a rebuild here or a `reindex` elsewhere).
+    async fn adopt(&self, index: SearchIndex, tailer: &mut Tailer) -> anyhow::Result<()> {
+        self.replace(index);
+        *tailer = Tailer::default();
+        self.report().await
+    }
+
+    /// The changes that make the index equal the database for these videos.
+    async fn changes_for(&self, mut videos: Vec<Uuid>) -> anyhow::Result<Vec<Change>> {
+        if videos.is_empty() {
             return Ok(Vec::new());
         }
-        let found = self.db.videos_by_ids(ids).await?;
+        videos.sort();
+        videos.dedup();
+        let ids: Vec<VideoId> = videos.into_iter().map(VideoId::from_uuid).collect();
+        let found = self.db.videos_by_ids(&ids).await?;
         let mut changes: Vec<Change> = found.iter().map(change_for).collect();
         // A row whose video is gone altogether (hard-deleted) removes it.
-        for id in ids {
+        for id in &ids {
             if !found.iter().any(|v| v.id == *id) {
                 changes.push(Change::Delete(id.as_uuid().as_u128()));
             }
