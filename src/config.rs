@@ -17,6 +17,12 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MediaStoreKind {
+    Folder,
+    Azure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
@@ -107,6 +113,82 @@ pub struct Config {
     #[arg(long, env = "REELGRAPH_HASH_CONCURRENCY", global = true)]
     pub hash_concurrency: Option<usize>,
 
+    /// The URL clients reach this server at, for signed media URLs of the folder store
+    /// (default: `http://` and the listen address).
+    #[arg(long, env = "REELGRAPH_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Where media lives: `folder` (data/media, served by reelgraph) or `azure`.
+    #[arg(long, env = "REELGRAPH_MEDIA_STORE", value_enum, default_value = "folder", global = true)]
+    pub media_store: MediaStoreKind,
+
+    /// Azure Blob Storage account URL, for example `https://acct.blob.core.windows.net`
+    /// (or an emulator's `http://127.0.0.1:10000/devstoreaccount1`).
+    #[arg(long, env = "AZURE_STORAGE_ACCOUNT_URL", global = true)]
+    pub azure_account_url: Option<String>,
+
+    /// Azure account key (base64). Without it, reelgraph authenticates with Entra ID
+    /// (a service principal from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET,
+    /// else the managed identity) and signs user-delegation SAS URLs.
+    #[arg(long, env = "AZURE_STORAGE_KEY", hide_env_values = true, global = true)]
+    pub azure_account_key: Option<SecretString>,
+
+    /// Blob container for media; created on start when missing.
+    #[arg(long, env = "AZURE_STORAGE_CONTAINER", default_value = "reelgraph-media", global = true)]
+    pub azure_container: String,
+
+    /// Largest video a USER or CREATOR may upload, in bytes.
+    #[arg(long, env = "REELGRAPH_MAX_VIDEO_BYTES", default_value_t = 2 << 30, global = true)]
+    pub max_video_bytes: u64,
+
+    /// Largest video a PREMIUM user (or an admin) may upload, in bytes.
+    #[arg(long, env = "REELGRAPH_PREMIUM_MAX_VIDEO_BYTES", default_value_t = 20 << 30, global = true)]
+    pub premium_max_video_bytes: u64,
+
+    /// Largest thumbnail, in bytes.
+    #[arg(long, env = "REELGRAPH_MAX_THUMBNAIL_BYTES", default_value_t = 5 << 20, global = true)]
+    pub max_thumbnail_bytes: u64,
+
+    /// Largest file in a GraphQL multipart request, in bytes (larger videos go direct).
+    #[arg(long, env = "REELGRAPH_MAX_MULTIPART_FILE_BYTES", default_value_t = 64 << 20, global = true)]
+    pub max_multipart_file_bytes: u64,
+
+    /// Most files in one GraphQL multipart request.
+    #[arg(long, env = "REELGRAPH_MAX_MULTIPART_FILES", default_value_t = 5, global = true)]
+    pub max_multipart_files: usize,
+
+    /// How long an upload ticket stays valid, in seconds (at most 900).
+    #[arg(long, env = "REELGRAPH_UPLOAD_TICKET_SECONDS", default_value_t = 900, global = true)]
+    pub upload_ticket_seconds: u64,
+
+    /// Run background jobs in this instance.
+    #[arg(long, env = "REELGRAPH_RUN_JOBS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub run_jobs: bool,
+
+    /// Jobs one instance runs at once.
+    #[arg(long, env = "REELGRAPH_JOB_CONCURRENCY", default_value_t = 2, global = true)]
+    pub job_concurrency: usize,
+
+    /// Attempts of a job before it is dead and its video FAILED.
+    #[arg(long, env = "REELGRAPH_JOB_MAX_ATTEMPTS", default_value_t = 3, global = true)]
+    pub job_max_attempts: u32,
+
+    /// Delay before the second attempt, in milliseconds; doubled for each later one.
+    #[arg(long, env = "REELGRAPH_JOB_BACKOFF_MS", default_value_t = 5000, global = true)]
+    pub job_backoff_ms: u64,
+
+    /// Worker heartbeat, in seconds; a job whose worker misses two is run again elsewhere.
+    #[arg(long, env = "REELGRAPH_JOB_HEARTBEAT_SECONDS", default_value_t = 30, global = true)]
+    pub job_heartbeat_seconds: u64,
+
+    /// ffprobe program (probing is skipped when it cannot be run).
+    #[arg(long, env = "REELGRAPH_FFPROBE", default_value = "ffprobe", global = true)]
+    pub ffprobe: String,
+
+    /// ffmpeg program (thumbnails are skipped when it cannot be run).
+    #[arg(long, env = "REELGRAPH_FFMPEG", default_value = "ffmpeg", global = true)]
+    pub ffmpeg: String,
+
     #[arg(
         long,
         env = "REELGRAPH_LOG_FORMAT",
@@ -122,6 +204,45 @@ fn parse_role(raw: &str) -> Result<Role, String> {
 }
 
 impl Config {
+    /// The defaults of every setting (as `reelgraph serve` without flags or environment
+    /// would have them), with the data folder given. For tests and tools.
+    pub fn with_defaults(data_dir: PathBuf) -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir,
+            database_url: None,
+            redis_url: None,
+            redis_prefix: "reelgraph:".into(),
+            jwt_secret: None,
+            mode: Mode::Development,
+            auto_migrate: true,
+            introspection: None,
+            default_role: Role::Creator,
+            max_body_bytes: 1 << 20,
+            db_max_connections: 16,
+            hash_concurrency: None,
+            public_url: None,
+            media_store: MediaStoreKind::Folder,
+            azure_account_url: None,
+            azure_account_key: None,
+            azure_container: "reelgraph-media".into(),
+            max_video_bytes: 2 << 30,
+            premium_max_video_bytes: 20 << 30,
+            max_thumbnail_bytes: 5 << 20,
+            max_multipart_file_bytes: 64 << 20,
+            max_multipart_files: 5,
+            upload_ticket_seconds: 900,
+            run_jobs: true,
+            job_concurrency: 2,
+            job_max_attempts: 3,
+            job_backoff_ms: 5000,
+            job_heartbeat_seconds: 30,
+            ffprobe: "ffprobe".into(),
+            ffmpeg: "ffmpeg".into(),
+            log_format: LogFormat::Text,
+        }
+    }
+
     pub fn introspection_enabled(&self) -> bool {
         self.introspection.unwrap_or(self.mode == Mode::Development)
     }
@@ -130,8 +251,44 @@ impl Config {
         self.data_dir.join("reelgraph.db")
     }
 
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
+    }
+
+    /// The embedded job queue's own SQLite file.
+    pub fn jobs_path(&self) -> PathBuf {
+        self.data_dir.join("jobs.db")
+    }
+
     /// This instance's search replica. Instances never share one.
     pub fn search_dir(&self) -> PathBuf {
         self.data_dir.join("search-index")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    #[test]
+    fn with_defaults_matches_the_command_line_defaults() {
+        let parsed = Cli::try_parse_from(["reelgraph", "--data-dir", "x"]).unwrap().config;
+        let built = Config::with_defaults("x".into());
+        // Debug output covers every field (secrets print as redacted either way).
+        if std::env::vars().all(|(k, _)| !k.starts_with("REELGRAPH_") || k == "REELGRAPH_REQUIRE_SERVICES" || k == "REELGRAPH_TEST_BACKEND")
+            && std::env::var("DATABASE_URL").is_err()
+            && std::env::var("REDIS_URL").is_err()
+        {
+            assert_eq!(format!("{parsed:?}"), format!("{built:?}"));
+        }
+    }
+}
+

@@ -16,14 +16,19 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::app::{
-    AuthService, FavoriteService, RecentWrites, SearchService, UserService, VideoService,
+    AuthService, FavoriteService, MediaService, RecentWrites, SearchService, UserService,
+    VideoService,
 };
-use crate::config::{Config, Mode};
+use crate::config::{Config, MediaStoreKind, Mode};
+use crate::domain::media::{JobQueue, MediaRepository, MediaStore, UploadLimits};
 use crate::domain::auth::{AttemptLimiter, RevocationList};
 use crate::infra::auth::{Argon2Hasher, JwtTokens};
 use crate::infra::db::{
-    Database, SqlFavoriteRepository, SqlSessionRepository, SqlUserRepository, SqlVideoRepository,
+    Database, SqlFavoriteRepository, SqlMediaRepository, SqlSessionRepository, SqlUserRepository,
+    SqlVideoRepository,
 };
+use crate::infra::jobs::{ApalisQueue, MediaProcessor, Tools};
+use crate::infra::media::{AzureAuth, AzureStore, FolderStore};
 use crate::infra::kv::{MemoryStore, RedisStore};
 use crate::infra::search::SearchReplica;
 
@@ -41,6 +46,11 @@ pub struct AppState {
     pub favorites: Arc<FavoriteService>,
     pub search: Arc<SearchService>,
     pub replica: Arc<SearchReplica>,
+    pub media: Arc<MediaService>,
+    /// The folder store, whose `/media` routes serve uploads and reads; `None` on Azure.
+    pub folder: Option<Arc<FolderStore>>,
+    pub jobs: ApalisQueue,
+    pub processor: Arc<MediaProcessor>,
     pub db: Database,
     pub redis: Option<RedisStore>,
 }
@@ -112,8 +122,97 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::write(path, contents)
 }
 
+/// The media store named by the configuration; the folder store also comes back on its own
+/// for its HTTP routes.
+async fn media_store(
+    config: &Config,
+    secret: &SecretString,
+    public_url: &str,
+) -> anyhow::Result<(Arc<dyn MediaStore>, Option<Arc<FolderStore>>)> {
+    match config.media_store {
+        MediaStoreKind::Folder => {
+            let store = Arc::new(
+                FolderStore::new(
+                    config.media_dir(),
+                    public_url.to_owned(),
+                    secret.expose_secret().as_bytes(),
+                )
+                .with_context(|| format!("cannot create {}", config.media_dir().display()))?,
+            );
+            Ok((store.clone(), Some(store)))
+        }
+        MediaStoreKind::Azure => {
+            let url = config
+                .azure_account_url
+                .as_deref()
+                .context("REELGRAPH_MEDIA_STORE=azure needs AZURE_STORAGE_ACCOUNT_URL")?;
+            let auth = match &config.azure_account_key {
+                Some(key) => {
+                    use base64::Engine;
+                    AzureAuth::AccountKey(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(key.expose_secret().trim())
+                            .context("AZURE_STORAGE_KEY is not base64")?,
+                    )
+                }
+                None => AzureAuth::EntraId(entra_credential()?),
+            };
+            let store = AzureStore::connect(url, &config.azure_container, auth)
+                .await
+                .context("cannot open the Azure media container")?;
+            Ok((Arc::new(store), None))
+        }
+    }
+}
+
+/// A service principal from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or
+/// else the managed identity of the machine.
+fn entra_credential() -> anyhow::Result<Arc<dyn azure_core::credentials::TokenCredential>> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let (Some(tenant), Some(client), Some(secret)) = (
+        var("AZURE_TENANT_ID"),
+        var("AZURE_CLIENT_ID"),
+        var("AZURE_CLIENT_SECRET"),
+    ) {
+        return Ok(azure_identity::ClientSecretCredential::new(
+            &tenant,
+            client,
+            secret.into(),
+            None,
+        )?);
+    }
+    Ok(azure_identity::ManagedIdentityCredential::new(None)?)
+}
+
+/// The job queue: PostgreSQL when the database is, else a SQLite file of its own.
+async fn job_queue(config: &Config) -> anyhow::Result<ApalisQueue> {
+    let heartbeat = Duration::from_secs(config.job_heartbeat_seconds.max(1));
+    let url = database_url(config)?;
+    if url.starts_with("postgres") {
+        ApalisQueue::postgres(&url, heartbeat)
+            .await
+            .context("cannot set up the job queue in PostgreSQL")
+    } else {
+        ApalisQueue::sqlite(&config.jobs_path(), heartbeat)
+            .await
+            .with_context(|| format!("cannot open the job queue {}", config.jobs_path().display()))
+    }
+}
+
+/// How clients reach this server: the configured public URL, or the listen address.
+pub fn public_url(config: &Config, addr: SocketAddr) -> String {
+    config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+}
+
 /// Connects every adapter and builds the services. Runs migrations when configured.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    build_state_at(config, &public_url(config, config.listen)).await
+}
+
+async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<AppState> {
     let secret = jwt_secret(config)?;
     let db = connect_database(config).await?;
     if config.auto_migrate {
@@ -183,6 +282,32 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         users: user_repo,
         auth: auth.clone(),
     });
+    let (store, folder) = media_store(config, &secret, public_url).await?;
+    let jobs = job_queue(config).await?;
+    let queue: Arc<dyn JobQueue> = Arc::new(jobs.clone());
+    let media_repo: Arc<dyn MediaRepository> = Arc::new(SqlMediaRepository { db: db.clone() });
+    let media = Arc::new(MediaService {
+        videos: videos.clone(),
+        repo: media_repo.clone(),
+        store: store.clone(),
+        queue: queue.clone(),
+        limits: UploadLimits {
+            video_bytes: config.max_video_bytes,
+            premium_video_bytes: config.premium_max_video_bytes,
+            thumbnail_bytes: config.max_thumbnail_bytes,
+        },
+        ticket_ttl: Duration::from_secs(config.upload_ticket_seconds),
+        max_attempts: config.job_max_attempts.clamp(1, 100) as i32,
+        concurrency: config.job_concurrency.max(1),
+    });
+    let processor = Arc::new(MediaProcessor {
+        repo: media_repo,
+        store,
+        queue,
+        tools: Tools::detect(&config.ffprobe, &config.ffmpeg).await,
+        backoff: Duration::from_millis(config.job_backoff_ms),
+        work_dir: config.data_dir.join("work"),
+    });
     Ok(AppState {
         auth,
         users,
@@ -190,6 +315,10 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         favorites,
         search,
         replica,
+        media,
+        folder,
+        jobs,
+        processor,
         db,
         redis,
     })
@@ -204,7 +333,6 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let state = build_state(&config).await?;
         let acceptor = TcpListener::bind(config.listen.to_string())
             .into_acceptor()
             .await
@@ -214,6 +342,7 @@ impl Application {
             .into_iter()
             .find_map(|a| a.as_socket_addr().copied())
             .context("listener has no socket address")?;
+        let state = build_state_at(&config, &public_url(&config, addr)).await?;
         Ok(Self {
             acceptor,
             addr,
@@ -240,12 +369,51 @@ impl Application {
         let indexer = tokio::spawn(self.state.replica.clone().run(async {
             let _ = indexer_stopped.await;
         }));
+        let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+        let workers = self.config.run_jobs.then(|| {
+            let state = self.state.clone();
+            let concurrency = self.config.job_concurrency;
+            let mut stopped = jobs_stopped.clone();
+            tokio::spawn(async move {
+                state
+                    .jobs
+                    .run_workers(state.processor.clone(), concurrency, async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await
+            })
+        });
+        let sweeper = {
+            let state = self.state.clone();
+            let mut stopped = jobs_stopped;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(30));
+                loop {
+                    tokio::select! {
+                        _ = stopped.wait_for(|s| *s) => break,
+                        _ = tick.tick() => {
+                            match state.jobs.sweep(state.media.repo.as_ref()).await {
+                                Ok(0) => {}
+                                Ok(n) => tracing::info!(jobs = n, "queued waiting jobs again"),
+                                Err(e) => tracing::warn!(error = %e, "job sweep failed"),
+                            }
+                        }
+                    }
+                }
+            })
+        };
         tracing::info!(addr = %self.addr, "reelgraph listening; GraphiQL at http://{}/graphiql", self.addr);
         poem::Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, signal, Some(Duration::from_secs(10)))
             .await?;
         let _ = stop_indexer.send(());
+        let _ = stop_jobs.send(true);
         let _ = indexer.await;
+        let _ = sweeper.await;
+        if let Some(workers) = workers {
+            // Jobs that do not finish in time run again after the next start.
+            let _ = tokio::time::timeout(Duration::from_secs(10), workers).await;
+        }
         self.state.db.conn.clone().close().await.ok();
         tracing::info!("reelgraph stopped");
         Ok(())

@@ -9,6 +9,7 @@ mod m20261124_000001_users_and_sessions;
 mod m20261124_000002_videos;
 mod m20261124_000003_favorites_and_views;
 mod m20261124_000004_search_outbox;
+mod m20261125_000005_media_and_jobs;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_videos::Migration),
             Box::new(m20261124_000003_favorites_and_views::Migration),
             Box::new(m20261124_000004_search_outbox::Migration),
+            Box::new(m20261125_000005_media_and_jobs::Migration),
         ]
     }
 }

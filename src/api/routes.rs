@@ -7,10 +7,11 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use poem::http::StatusCode;
 use poem::middleware::CatchPanic;
 use poem::web::{Data, Html, Json, Redirect};
-use poem::{get, handler, EndpointExt, IntoEndpoint, IntoResponse, Response, Route};
+use poem::{get, handler, put, EndpointExt, IntoEndpoint, IntoResponse, Response, Route};
 use serde_json::json;
 
-use super::http::{graphql, BodyLimit};
+use super::http::{graphql, BodyLimit, MultipartLimits};
+use super::media::{read_media, upload_media};
 use super::schema::build_schema;
 use crate::config::Config;
 use crate::startup::AppState;
@@ -114,8 +115,14 @@ pub fn routes(state: AppState, config: &Config) -> impl IntoEndpoint {
         .at("/health/live", get(live))
         .at("/health/ready", get(ready))
         .at("/metrics", get(metrics_endpoint))
+        .at("/media/upload/*key", put(upload_media))
+        .at("/media/files/*key", get(read_media))
         .data(schema)
         .data(state)
         .data(BodyLimit(config.max_body_bytes))
+        .data(MultipartLimits {
+            max_file_bytes: config.max_multipart_file_bytes,
+            max_files: config.max_multipart_files,
+        })
         .with(CatchPanic::new())
 }

@@ -5,6 +5,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use super::auth::AuthMutation;
 use super::favorite::{FavoriteMutation, FavoriteQuery};
 use super::limits::FieldLimit;
+use super::media::{MediaMutation, MediaQuery};
 use super::search::SearchQuery;
 use super::user::{UserMutation, UserQuery};
 use super::video::{VideoMutation, VideoQuery};
@@ -12,11 +13,17 @@ use crate::startup::AppState;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(UserQuery, VideoQuery, SearchQuery, FavoriteQuery);
+pub struct QueryRoot(UserQuery, VideoQuery, SearchQuery, FavoriteQuery, MediaQuery);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(AuthMutation, UserMutation, VideoMutation, FavoriteMutation);
+pub struct MutationRoot(
+    AuthMutation,
+    UserMutation,
+    VideoMutation,
+    FavoriteMutation,
+    MediaMutation,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

@@ -4,12 +4,14 @@
 pub mod auth;
 pub mod cursor;
 pub mod favorites;
+pub mod media;
 pub mod search;
 pub mod users;
 pub mod videos;
 
 pub use auth::{AuthService, AuthSession};
 pub use favorites::FavoriteService;
+pub use media::MediaService;
 pub use search::{RecentWrites, SearchEngine, SearchService};
 pub use users::UserService;
 pub use videos::VideoService;

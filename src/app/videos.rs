@@ -107,7 +107,7 @@ impl VideoService {
 
     /// Loads a video for a change: `NotFound` when the viewer cannot see it, `Forbidden`
     /// when they can see it but not change it.
-    async fn editable(&self, viewer: &Viewer, id: VideoId) -> DomainResult<Video> {
+    pub(crate) async fn editable(&self, viewer: &Viewer, id: VideoId) -> DomainResult<Video> {
         viewer.require(Permission::ManageOwnVideos, "change videos")?;
         let video = self
             .get(viewer, id)

@@ -349,6 +349,8 @@ async fn seed_videos(
                 changes: Set(Some("created".into())),
                 created_by: Set(Some(owner)),
                 created_at: Set(p.created_at),
+                media_key: Set(None),
+                content_type: Set(None),
             });
             vids.push(video::ActiveModel {
                 id: Set(p.id),

@@ -50,3 +50,5 @@ macro_rules! id_type {
 id_type!(UserId, "user");
 id_type!(VideoId, "video");
 id_type!(SessionId, "session");
+id_type!(UploadId, "upload");
+id_type!(JobId, "job");

@@ -8,10 +8,11 @@ pub mod clock;
 pub mod error;
 pub mod favorite;
 pub mod ids;
+pub mod media;
 pub mod page;
 pub mod text;
 pub mod user;
 pub mod video;
 
 pub use error::{DomainError, ErrorCode};
-pub use ids::{SessionId, UserId, VideoId};
+pub use ids::{JobId, SessionId, UploadId, UserId, VideoId};

@@ -2,5 +2,7 @@
 
 pub mod auth;
 pub mod db;
+pub mod jobs;
 pub mod kv;
+pub mod media;
 pub mod search;

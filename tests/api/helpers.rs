@@ -9,8 +9,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use reelgraph::config::{Config, LogFormat, Mode};
-use reelgraph::domain::user::Role;
+use reelgraph::config::{Config, Mode};
 use reelgraph::startup::Application;
 use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;
@@ -99,6 +98,8 @@ pub struct Options {
     pub max_body_bytes: usize,
     pub introspection: Option<bool>,
     pub mode: Mode,
+    /// Last word on the configuration (media store, job settings, tools).
+    pub configure: Option<Box<dyn FnOnce(&mut Config) + Send>>,
 }
 
 impl Default for Options {
@@ -110,6 +111,7 @@ impl Default for Options {
             max_body_bytes: 1 << 20,
             introspection: None,
             mode: Mode::Development,
+            configure: None,
         }
     }
 }
@@ -130,7 +132,6 @@ pub async fn spawn_app_with(mut options: Options) -> TestApp {
     let tmp = tempfile::tempdir().expect("temp dir");
     let config = Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: tmp.path().to_path_buf(),
         database_url: options.database_url.clone().map(SecretString::from),
         redis_url: options.redis_url.map(SecretString::from),
         redis_prefix: options
@@ -140,14 +141,17 @@ pub async fn spawn_app_with(mut options: Options) -> TestApp {
             "test-secret-test-secret-test-secret-0123".to_owned(),
         )),
         mode: options.mode,
-        auto_migrate: true,
         introspection: options.introspection,
-        default_role: Role::Creator,
         max_body_bytes: options.max_body_bytes,
         db_max_connections: 8,
-        hash_concurrency: None,
-        log_format: LogFormat::Text,
+        job_backoff_ms: 100,
+        job_heartbeat_seconds: 1,
+        ..Config::with_defaults(tmp.path().to_path_buf())
     };
+    let mut config = config;
+    if let Some(configure) = options.configure.take() {
+        configure(&mut config);
+    }
     let app = Application::build(config).await.expect("build app");
     let addr = app.local_addr();
     tokio::spawn(app.run_with_shutdown(std::future::pending()));
@@ -193,6 +197,17 @@ pub struct User {
 }
 
 impl TestApp {
+    /// A server started elsewhere (a child process) on `addr`.
+    pub fn at(addr: SocketAddr, data_dir: PathBuf, database_url: Option<String>) -> Self {
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            data_dir,
+            database_url,
+            _tmp: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -234,23 +234,13 @@ async fn production_mode_turns_off_introspection_and_suggestions() {
 
 #[tokio::test]
 async fn production_mode_refuses_to_start_without_a_jwt_secret() {
-    use reelgraph::config::{Config, LogFormat, Mode};
+    use reelgraph::config::{Config, Mode};
     let tmp = tempfile::tempdir().unwrap();
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: tmp.path().to_path_buf(),
-        database_url: None,
-        redis_url: None,
-        redis_prefix: "x:".into(),
-        jwt_secret: None,
         mode: Mode::Production,
-        auto_migrate: true,
-        introspection: None,
-        default_role: reelgraph::domain::user::Role::Creator,
-        max_body_bytes: 1 << 20,
         db_max_connections: 2,
-        hash_concurrency: None,
-        log_format: LogFormat::Text,
+        ..Config::with_defaults(tmp.path().to_path_buf())
     };
     let err = reelgraph::startup::Application::build(config)
         .await

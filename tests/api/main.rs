@@ -8,6 +8,8 @@ mod favorites;
 mod helpers;
 mod http_spec;
 mod layering;
+mod media;
+mod media_recovery;
 mod operations;
 mod schema;
 mod search;

@@ -13,10 +13,10 @@ use crate::helpers::fresh_postgres_database;
 const BIN: &str = env!("CARGO_BIN_EXE_reelgraph");
 
 /// A server child process, killed with SIGKILL when dropped (also when a test fails).
-struct Server(Child);
+pub struct Server(Child);
 
 impl Server {
-    fn kill(mut self) {
+    pub fn kill(mut self) {
         self.0.kill().unwrap();
         self.0.wait().unwrap();
     }
@@ -29,9 +29,9 @@ impl Drop for Server {
     }
 }
 
-struct Env {
-    data: tempfile::TempDir,
-    database_url: Option<String>,
+pub struct Env {
+    pub data: tempfile::TempDir,
+    pub database_url: Option<String>,
 }
 
 impl Env {
@@ -59,17 +59,40 @@ impl Env {
     }
 
     fn serve(&self) -> Server {
+        self.serve_with(&[]).0
+    }
+
+    /// Starts `reelgraph serve` on a free port with extra environment; returns the port.
+    pub fn serve_with(&self, vars: &[(&str, &str)]) -> (Server, u16) {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        self.command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+        let server = self
+            .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .map(Server)
-            .unwrap()
+            .unwrap();
+        (server, port)
+    }
+
+    /// A fresh environment on the backend the run asks for.
+    pub async fn new() -> Self {
+        let postgres = std::env::var("REELGRAPH_TEST_BACKEND").as_deref() == Ok("postgres")
+            || (std::env::var("REELGRAPH_TEST_BACKEND").is_err()
+                && std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()));
+        Env {
+            data: tempfile::tempdir().unwrap(),
+            database_url: if postgres {
+                Some(fresh_postgres_database().await)
+            } else {
+                None
+            },
+        }
     }
 
     fn url(&self) -> String {
@@ -98,17 +121,7 @@ async fn exec(db: &sea_orm::DatabaseConnection, sql: &str) {
 
 #[tokio::test]
 async fn indexer_killed_mid_batch_resumes_to_an_index_equal_to_the_database() {
-    let postgres = std::env::var("REELGRAPH_TEST_BACKEND").as_deref() == Ok("postgres")
-        || (std::env::var("REELGRAPH_TEST_BACKEND").is_err()
-            && std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()));
-    let env = Env {
-        data: tempfile::tempdir().unwrap(),
-        database_url: if postgres {
-            Some(fresh_postgres_database().await)
-        } else {
-            None
-        },
-    };
+    let env = Env::new().await;
     env.run(&["seed", "--users", "5", "--videos", "6000"]);
     env.run(&["reindex"]);
     let start = env.position();

@@ -14,7 +14,10 @@
 //!   learns it must refresh instead of silently seeing less.
 
 mod media;
+mod multipart;
 mod request;
+
+pub use multipart::MultipartLimits;
 
 use std::time::Instant;
 
@@ -97,6 +100,7 @@ pub async fn graphql(
     Data(schema): Data<&AppSchema>,
     Data(state): Data<&AppState>,
     Data(limit): Data<&BodyLimit>,
+    Data(multipart_limits): Data<&MultipartLimits>,
 ) -> Response {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -137,13 +141,18 @@ pub async fn graphql(
                 )
             }
         }
+    } else if multipart::is_multipart(req) {
+        match multipart::read_multipart(req, body, *multipart_limits).await {
+            Ok(batch) => batch,
+            Err((status, code, message)) => return reject(status, media, code, &message, &request_id),
+        }
     } else {
         if !is_json_content_type(req) {
             return reject(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 media,
                 ErrorCode::BadUserInput,
-                "Content-Type must be application/json",
+                "Content-Type must be application/json (or multipart/form-data for uploads)",
                 &request_id,
             );
         }

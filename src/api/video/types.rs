@@ -62,6 +62,8 @@ pub struct Processing {
     progress: i32,
     error: Option<String>,
     updated_at: Option<DateTime<Utc>>,
+    /// What processing could not learn, for example when ffmpeg is not installed.
+    note: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -179,7 +181,33 @@ impl VideoView {
             progress: self.0.processing_progress,
             error: self.0.processing_error.clone(),
             updated_at: self.0.processing_updated_at,
+            note: self.0.processing_note.clone(),
         }
+    }
+
+    /// A signed URL to the media, valid for 15 minutes: for everyone who may see the
+    /// video once it is READY, for its owner and admins as soon as it is uploaded.
+    async fn media_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        ctx.state().media.media_url(ctx.viewer(), &self.0).await.gql()
+    }
+
+    /// A signed URL to the thumbnail (uploaded, or made by processing), valid for 15 minutes.
+    async fn thumbnail_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        ctx.state().media.thumbnail_url(&self.0).await.gql()
+    }
+
+    /// The latest processing job, for the owner and admins.
+    async fn processing_job(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::api::media::JobView>> {
+        Ok(ctx
+            .state()
+            .media
+            .latest_job(ctx.viewer(), &self.0)
+            .await
+            .gql()?
+            .map(crate::api::media::JobView))
     }
 
     async fn view_count(&self) -> i64 {

@@ -73,6 +73,8 @@ pub struct Video {
     pub processing_progress: i32,
     pub processing_error: Option<String>,
     pub processing_updated_at: Option<DateTime<Utc>>,
+    /// What processing could not learn, for example without ffmpeg.
+    pub processing_note: Option<String>,
     pub seo_title: Option<String>,
     pub seo_description: Option<String>,
     pub seo_keywords: Vec<String>,

@@ -67,6 +67,7 @@ mod tests {
             processing_progress: 0,
             processing_error: None,
             processing_updated_at: None,
+            processing_note: None,
             seo_title: None,
             seo_description: None,
             seo_keywords: vec![],

@@ -59,6 +59,7 @@ pub fn video_from(m: video::Model) -> Result<Video, DomainError> {
         processing_progress: m.processing_progress,
         processing_error: m.processing_error,
         processing_updated_at: m.processing_updated_at,
+        processing_note: m.processing_note,
         seo_title: m.seo_title,
         seo_description: m.seo_description,
         view_count: m.view_count,

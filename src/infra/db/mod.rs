@@ -9,6 +9,7 @@ mod bulk;
 mod convert;
 pub mod entities;
 mod favorite_repo;
+mod media_repo;
 mod outbox;
 mod session_repo;
 mod user_repo;
@@ -27,6 +28,7 @@ use sea_orm::{
 
 pub use bulk::insert_all;
 pub use favorite_repo::SqlFavoriteRepository;
+pub use media_repo::SqlMediaRepository;
 pub use outbox::OutboxRow;
 pub use session_repo::SqlSessionRepository;
 pub use user_repo::SqlUserRepository;

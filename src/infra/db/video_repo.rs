@@ -71,12 +71,20 @@ async fn replace_labels<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn add_version<C: ConnectionTrait>(
+/// The media a version record points at (an accepted upload).
+pub(crate) struct VersionMedia<'a> {
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+}
+
+pub(crate) async fn add_version<C: ConnectionTrait>(
     conn: &C,
     id: uuid::Uuid,
     changes: &str,
     by: UserId,
     now: DateTime<Utc>,
+    media: Option<VersionMedia<'_>>,
 ) -> DomainResult<()> {
     let last: Option<i32> = video_version::Entity::find()
         .select_only()
@@ -90,10 +98,12 @@ async fn add_version<C: ConnectionTrait>(
     video_version::Entity::insert(video_version::ActiveModel {
         video_id: Set(id),
         version: Set(last.unwrap_or(0) + 1),
-        size_bytes: Set(None),
+        size_bytes: Set(media.as_ref().map(|m| m.size_bytes)),
         changes: Set(Some(changes.to_owned())),
         created_by: Set(Some(by.as_uuid())),
         created_at: Set(now),
+        media_key: Set(media.as_ref().map(|m| m.key.to_owned())),
+        content_type: Set(media.as_ref().map(|m| m.content_type.to_owned())),
     })
     .exec_without_returning(conn)
     .await
@@ -216,7 +226,7 @@ impl VideoRepository for SqlVideoRepository {
             .await
             .map_err(db_err)?;
         replace_labels(&txn, id, Some(&new.tags), Some(&new.categories)).await?;
-        add_version(&txn, id, "created", new.owner_id, new.now).await?;
+        add_version(&txn, id, "created", new.owner_id, new.now, None).await?;
         outbox::push(&txn, Some(id), new.now)
             .await
             .map_err(db_err)?;
@@ -289,7 +299,7 @@ impl VideoRepository for SqlVideoRepository {
             changes.categories.as_deref(),
         )
         .await?;
-        add_version(&txn, uuid, &changed.join(", "), by, now).await?;
+        add_version(&txn, uuid, &changed.join(", "), by, now, None).await?;
         outbox::push(&txn, Some(uuid), now).await.map_err(db_err)?;
         txn.commit().await.map_err(db_err)?;
         self.db.outbox_written();

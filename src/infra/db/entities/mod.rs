@@ -1,8 +1,10 @@
 //! sea-orm entities. They mirror the migrations and never leave `infra::db`.
 
 pub mod favorite;
+pub mod media_job;
 pub mod refresh_token;
 pub mod session;
+pub mod upload;
 pub mod user;
 pub mod video;
 pub mod video_category;

@@ -26,6 +26,7 @@ pub struct Model {
     pub processing_progress: i32,
     pub processing_error: Option<String>,
     pub processing_updated_at: Option<DateTimeUtc>,
+    pub processing_note: Option<String>,
     pub seo_title: Option<String>,
     pub seo_description: Option<String>,
     /// JSON array of strings.

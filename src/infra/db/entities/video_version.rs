@@ -11,6 +11,8 @@ pub struct Model {
     pub changes: Option<String>,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    pub media_key: Option<String>,
+    pub content_type: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

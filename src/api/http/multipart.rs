@@ -1,0 +1,182 @@
+//! GraphQL multipart requests (the graphql-multipart-request-spec), parsed here rather
+//! than by async-graphql so that every limit holds while the body streams in:
+//! - a preflight header is required, so a cross-site form cannot post one (CSRF);
+//! - Content-Length is required (no chunked bodies) and bounds the whole body;
+//! - `map` may name at most the configured number of files, checked before any file
+//!   is read, and every file part must be one `map` names;
+//! - each file is capped while it is written to a temporary file.
+
+use std::collections::HashMap;
+
+use async_graphql::{BatchRequest, UploadValue};
+use futures_util::StreamExt;
+use poem::http::{header, StatusCode};
+use poem::{Body, Request};
+use tokio::io::AsyncWriteExt;
+
+use super::request::parse_batch;
+use crate::domain::ErrorCode;
+
+/// Limits of one multipart request.
+#[derive(Clone, Copy, Debug)]
+pub struct MultipartLimits {
+    pub max_file_bytes: u64,
+    pub max_files: usize,
+}
+
+const MAX_OPERATIONS_BYTES: u64 = 1 << 20;
+const MAX_MAP_BYTES: u64 = 64 << 10;
+/// Headers a browser only sends after a CORS preflight.
+const PREFLIGHT_HEADERS: [&str; 2] = ["apollo-require-preflight", "x-apollo-operation-name"];
+
+type Rejection = (StatusCode, ErrorCode, String);
+
+fn bad(message: impl Into<String>) -> Rejection {
+    (StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, message.into())
+}
+
+fn too_large(message: impl Into<String>) -> Rejection {
+    (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, message.into())
+}
+
+pub(super) fn is_multipart(req: &Request) -> bool {
+    req.header(header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+fn multer_error(e: multer::Error) -> Rejection {
+    match e {
+        multer::Error::FieldSizeExceeded { limit, field_name } => too_large(format!(
+            "part {:?} is larger than {limit} bytes",
+            field_name.unwrap_or_default()
+        )),
+        multer::Error::StreamSizeExceeded { limit } => {
+            too_large(format!("request body is larger than {limit} bytes"))
+        }
+        other => bad(format!("malformed multipart body: {other}")),
+    }
+}
+
+async fn read_json_part(field: multer::Field<'_>) -> Result<Vec<u8>, Rejection> {
+    Ok(field.bytes().await.map_err(multer_error)?.to_vec())
+}
+
+pub(super) async fn read_multipart(
+    req: &Request,
+    body: Body,
+    limits: MultipartLimits,
+) -> Result<BatchRequest, Rejection> {
+    if !PREFLIGHT_HEADERS.iter().any(|h| req.header(*h).is_some()) {
+        return Err(bad(
+            "multipart requests must carry an Apollo-Require-Preflight header (protection against cross-site requests)",
+        ));
+    }
+    let content_type = req.header(header::CONTENT_TYPE).unwrap_or_default();
+    let boundary = multer::parse_boundary(content_type).map_err(multer_error)?;
+    let Some(length) = req
+        .header(header::CONTENT_LENGTH)
+        .and_then(|l| l.parse::<u64>().ok())
+    else {
+        return Err((
+            StatusCode::LENGTH_REQUIRED,
+            ErrorCode::BadUserInput,
+            "multipart requests need a Content-Length".into(),
+        ));
+    };
+    let max_body = limits.max_file_bytes * limits.max_files as u64 + MAX_OPERATIONS_BYTES + MAX_MAP_BYTES;
+    if length > max_body {
+        return Err(too_large(format!("request body is larger than {max_body} bytes")));
+    }
+    let constraints = multer::Constraints::new().size_limit(
+        multer::SizeLimit::new()
+            .whole_stream(length.min(max_body))
+            .per_field(limits.max_file_bytes)
+            .for_field("operations", MAX_OPERATIONS_BYTES)
+            .for_field("map", MAX_MAP_BYTES),
+    );
+    let mut multipart = multer::Multipart::with_constraints(body.into_bytes_stream(), boundary, constraints);
+
+    let mut batch: Option<BatchRequest> = None;
+    let mut map: Option<HashMap<String, Vec<String>>> = None;
+    let mut files: HashMap<String, UploadValue> = HashMap::new();
+    while let Some(field) = multipart.next_field().await.map_err(multer_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "operations" if batch.is_none() => {
+                let bytes = read_json_part(field).await?;
+                batch = Some(parse_batch(&bytes).map_err(bad)?);
+            }
+            "map" if batch.is_some() && map.is_none() => {
+                let bytes = read_json_part(field).await?;
+                let parsed: HashMap<String, Vec<String>> = serde_json::from_slice(&bytes)
+                    .map_err(|e| bad(format!("the map part is not a JSON object of paths: {e}")))?;
+                if parsed.len() > limits.max_files {
+                    return Err(too_large(format!(
+                        "at most {} files may be sent in one request; the map names {}",
+                        limits.max_files,
+                        parsed.len()
+                    )));
+                }
+                map = Some(parsed);
+            }
+            _ => {
+                let Some(map) = &map else {
+                    return Err(bad("the operations and map parts must come before any file"));
+                };
+                if !map.contains_key(&name) || files.contains_key(&name) {
+                    return Err(bad(format!("file part {name:?} is not in the map, or repeated")));
+                }
+                let filename = field.file_name().unwrap_or_default().to_owned();
+                let content_type = field.content_type().map(ToString::to_string);
+                let content = spool(field).await?;
+                files.insert(
+                    name,
+                    UploadValue {
+                        filename,
+                        content_type,
+                        content,
+                    },
+                );
+            }
+        }
+    }
+    let mut batch = batch.ok_or_else(|| bad("the operations part is missing"))?;
+    let map = map.ok_or_else(|| bad("the map part is missing"))?;
+    for (name, paths) in map {
+        let file = files
+            .get(&name)
+            .ok_or_else(|| bad(format!("file part {name:?} named in the map is missing")))?;
+        for path in paths {
+            let content = file
+                .content
+                .try_clone()
+                .map_err(|e| bad(format!("cannot read file part: {e}")))?;
+            batch.set_upload(
+                &path,
+                UploadValue {
+                    filename: file.filename.clone(),
+                    content_type: file.content_type.clone(),
+                    content,
+                },
+            );
+        }
+    }
+    Ok(batch)
+}
+
+/// Writes one file part to an unnamed temporary file, within the part's size limit.
+async fn spool(mut field: multer::Field<'_>) -> Result<std::fs::File, Rejection> {
+    let internal = |e: std::io::Error| {
+        tracing::error!(error = %e, "cannot spool an upload");
+        (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error".to_owned())
+    };
+    let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(internal)?);
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(multer_error)?;
+        file.write_all(&chunk).await.map_err(internal)?;
+    }
+    file.flush().await.map_err(internal)?;
+    let mut file = file.into_std().await;
+    std::io::Seek::rewind(&mut file).map_err(internal)?;
+    Ok(file)
+}

@@ -1,0 +1,166 @@
+//! The folder store's HTTP side: `PUT /media/upload/{key}` takes a direct upload and
+//! `GET /media/files/{key}` serves a file, each only with a valid signed URL.
+
+use poem::http::{header, HeaderValue, StatusCode};
+use poem::web::{Data, Path, Query, StaticFileRequest};
+use poem::{handler, Body, FromRequest, IntoResponse, Request, Response};
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::domain::clock;
+use crate::infra::media::{mime_of, FolderStore, UrlError};
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    exp: i64,
+    max: u64,
+    ct: String,
+    sig: String,
+}
+
+#[derive(Deserialize)]
+pub struct ReadQuery {
+    exp: i64,
+    sig: String,
+}
+
+fn plain(status: StatusCode, message: &str) -> Response {
+    Response::builder()
+        .status(status)
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("{message}\n"))
+}
+
+fn refused(e: UrlError) -> Response {
+    match e {
+        UrlError::Expired => plain(StatusCode::FORBIDDEN, "this signed URL has expired"),
+        UrlError::BadSignature => plain(StatusCode::FORBIDDEN, "this URL's signature is not valid"),
+    }
+}
+
+fn folder(state: &AppState) -> Option<&FolderStore> {
+    state.folder.as_deref()
+}
+
+/// Streams the body to a partial file, within Content-Length and the URL's limit, then
+/// moves it into place. Objects are created once, never replaced.
+#[handler]
+pub async fn upload_media(
+    req: &Request,
+    Path(key): Path<String>,
+    Query(q): Query<UploadQuery>,
+    body: Body,
+    Data(state): Data<&AppState>,
+) -> Response {
+    let Some(store) = folder(state) else {
+        return plain(StatusCode::NOT_FOUND, "not found");
+    };
+    let grant = match store.verify_upload(&key, q.exp, q.max, &q.ct, &q.sig, clock::now()) {
+        Ok(g) => g,
+        Err(e) => return refused(e),
+    };
+    let sent_type = req.header(header::CONTENT_TYPE).unwrap_or_default();
+    if !sent_type.eq_ignore_ascii_case(&grant.content_type) {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            &format!("Content-Type must be {}", grant.content_type),
+        );
+    }
+    let Some(length) = req
+        .header(header::CONTENT_LENGTH)
+        .and_then(|l| l.parse::<u64>().ok())
+    else {
+        return plain(StatusCode::LENGTH_REQUIRED, "uploads need a Content-Length");
+    };
+    if length > grant.max_bytes {
+        return plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("at most {} bytes may be uploaded with this URL", grant.max_bytes),
+        );
+    }
+    if store.path_of(&key).exists() {
+        return plain(StatusCode::CONFLICT, "this object was already uploaded");
+    }
+    let partial = store.partial_path();
+    let result = async {
+        let mut file = tokio::fs::File::create(&partial).await?;
+        let mut reader = body.into_async_read().take(length + 1);
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut written = 0u64;
+        loop {
+            let n = reader.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            written += n as u64;
+            if written > length {
+                return Ok::<_, std::io::Error>(Err(plain(
+                    StatusCode::BAD_REQUEST,
+                    "the body is longer than its Content-Length",
+                )));
+            }
+            file.write_all(&buf[..n]).await?;
+        }
+        if written < length {
+            return Ok(Err(plain(
+                StatusCode::BAD_REQUEST,
+                "the body ended before its Content-Length",
+            )));
+        }
+        file.sync_all().await?;
+        Ok(Ok(()))
+    }
+    .await;
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(response)) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return response;
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            tracing::warn!(error = %e, "upload interrupted");
+            return plain(StatusCode::BAD_REQUEST, "the upload was interrupted");
+        }
+    }
+    match store.commit_partial(&partial, &key).await {
+        Ok(true) => plain(StatusCode::CREATED, "stored"),
+        Ok(false) => plain(StatusCode::CONFLICT, "this object was already uploaded"),
+        Err(e) => {
+            tracing::error!(error = ?e, "cannot store an upload");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+/// Serves a stored file (with Range, ETag and Last-Modified) to a valid signed URL.
+#[handler]
+pub async fn read_media(
+    req: &Request,
+    Path(key): Path<String>,
+    Query(q): Query<ReadQuery>,
+    Data(state): Data<&AppState>,
+) -> Response {
+    let Some(store) = folder(state) else {
+        return plain(StatusCode::NOT_FOUND, "not found");
+    };
+    if let Err(e) = store.verify_read(&key, q.exp, &q.sig, clock::now()) {
+        return refused(e);
+    }
+    let file_req = match StaticFileRequest::from_request_without_body(req).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    match file_req.create_response(store.path_of(&key), false) {
+        Ok(resp) => {
+            let mut resp = resp.into_response();
+            let headers = resp.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime_of(&key)));
+            headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"));
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
+}

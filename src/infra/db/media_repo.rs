@@ -1,0 +1,507 @@
+//! Uploads and job records (`uploads`, `media_jobs`), and the video fields they drive.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::convert::video_from;
+use super::entities::{media_job, upload, video};
+use super::video_repo::{add_version, VersionMedia};
+use super::{db_err, outbox, Database};
+use crate::domain::error::DomainResult;
+use crate::domain::media::{
+    AcceptedUpload, Job, JobStatus, MediaFacts, MediaKind, MediaRepository, NewUpload,
+    QueueMetrics, Upload,
+};
+use crate::domain::video::{Video, VideoStatus};
+use crate::domain::{DomainError, JobId, UploadId, UserId, VideoId};
+
+pub struct SqlMediaRepository {
+    pub db: Database,
+}
+
+fn upload_from(m: upload::Model) -> DomainResult<Upload> {
+    Ok(Upload {
+        id: UploadId::from_uuid(m.id),
+        video_id: VideoId::from_uuid(m.video_id),
+        owner_id: UserId::from_uuid(m.owner_id),
+        kind: MediaKind::parse(&m.kind).ok_or_else(|| {
+            DomainError::internal(anyhow::anyhow!("corrupt upload row: kind {:?}", m.kind))
+        })?,
+        object_key: m.object_key,
+        filename: m.filename,
+        declared_type: m.declared_type,
+        declared_bytes: m.declared_bytes,
+        max_bytes: m.max_bytes,
+        expires_at: m.expires_at,
+        completed_at: m.completed_at,
+    })
+}
+
+fn job_from(m: media_job::Model) -> DomainResult<Job> {
+    Ok(Job {
+        id: JobId::from_uuid(m.id),
+        kind: m.kind,
+        video_id: VideoId::from_uuid(m.video_id),
+        owner_id: UserId::from_uuid(m.owner_id),
+        object_key: m.object_key,
+        status: m
+            .status
+            .parse()
+            .map_err(|e: String| DomainError::internal(anyhow::anyhow!("corrupt job row: {e}")))?,
+        attempts: m.attempts,
+        max_attempts: m.max_attempts,
+        stage: m.stage,
+        progress: m.progress,
+        error: m.error,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        started_at: m.started_at,
+        finished_at: m.finished_at,
+    })
+}
+
+/// Sets the processing fields of a video.
+async fn set_video_processing<C: ConnectionTrait>(
+    conn: &C,
+    video_id: VideoId,
+    status: Option<VideoStatus>,
+    stage: &str,
+    progress: i32,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let mut update = video::Entity::update_many()
+        .col_expr(video::Column::ProcessingStage, Expr::value(stage))
+        .col_expr(video::Column::ProcessingProgress, Expr::value(progress))
+        .col_expr(video::Column::ProcessingError, Expr::value(error.map(str::to_owned)))
+        .col_expr(video::Column::ProcessingUpdatedAt, Expr::value(now))
+        .col_expr(video::Column::UpdatedAt, Expr::value(now));
+    if let Some(status) = status {
+        update = update.col_expr(video::Column::Status, Expr::value(status.as_str()));
+    }
+    update
+        .filter(video::Column::Id.eq(video_id.as_uuid()))
+        .exec(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+impl SqlMediaRepository {
+    async fn job_model(&self, id: JobId) -> DomainResult<Option<media_job::Model>> {
+        media_job::Entity::find_by_id(id.as_uuid())
+            .one(&self.db.conn)
+            .await
+            .map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl MediaRepository for SqlMediaRepository {
+    async fn create_upload(&self, u: NewUpload) -> DomainResult<()> {
+        upload::Entity::insert(upload::ActiveModel {
+            id: Set(u.id.as_uuid()),
+            video_id: Set(u.video_id.as_uuid()),
+            owner_id: Set(u.owner_id.as_uuid()),
+            kind: Set(u.kind.as_str().to_owned()),
+            object_key: Set(u.object_key),
+            filename: Set(u.filename),
+            declared_type: Set(u.declared_type),
+            declared_bytes: Set(u.declared_bytes),
+            max_bytes: Set(u.max_bytes),
+            expires_at: Set(u.expires_at),
+            completed_at: Set(u.completed_at),
+            created_at: Set(crate::domain::clock::now()),
+        })
+        .exec_without_returning(&self.db.conn)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn upload(&self, id: UploadId) -> DomainResult<Option<Upload>> {
+        upload::Entity::find_by_id(id.as_uuid())
+            .one(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            .map(upload_from)
+            .transpose()
+    }
+
+    async fn accept_upload(&self, a: AcceptedUpload) -> DomainResult<(Video, Option<Job>)> {
+        let u = &a.upload;
+        let txn = self.db.write().await.map_err(db_err)?;
+        let claimed = upload::Entity::update_many()
+            .col_expr(upload::Column::CompletedAt, Expr::value(a.now))
+            .filter(upload::Column::Id.eq(u.id.as_uuid()))
+            .filter(upload::Column::CompletedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if claimed.rows_affected == 0 {
+            return Err(DomainError::Conflict(
+                "this upload was already completed; request a new ticket".into(),
+            ));
+        }
+        let current = video::Entity::find_by_id(u.video_id.as_uuid())
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+            .filter(|v| v.deleted_at.is_none())
+            .ok_or(DomainError::NotFound("video"))?;
+        let what = match u.kind {
+            MediaKind::Video => "media",
+            MediaKind::Thumbnail => "thumbnail",
+        };
+        let changes = format!("{what}: {} ({} bytes)", u.filename, a.size_bytes);
+        add_version(
+            &txn,
+            current.id,
+            &changes,
+            a.by,
+            a.now,
+            Some(VersionMedia {
+                key: &u.object_key,
+                content_type: &a.content_type,
+                size_bytes: a.size_bytes,
+            }),
+        )
+        .await?;
+        let mut model: video::ActiveModel = current.into();
+        model.updated_at = Set(a.now);
+        match u.kind {
+            MediaKind::Thumbnail => model.thumbnail_key = Set(Some(u.object_key.clone())),
+            MediaKind::Video => {
+                model.media_key = Set(Some(u.object_key.clone()));
+                model.size_bytes = Set(Some(a.size_bytes));
+                model.format = Set(Some(a.content_type.clone()));
+                model.duration_seconds = Set(None);
+                model.width = Set(None);
+                model.height = Set(None);
+                model.status = Set(VideoStatus::Processing.as_str().to_owned());
+                model.processing_stage = Set(Some("queued".into()));
+                model.processing_progress = Set(0);
+                model.processing_error = Set(None);
+                model.processing_updated_at = Set(Some(a.now));
+            }
+        }
+        let row = model.update(&txn).await.map_err(db_err)?;
+        let job = match &a.job {
+            Some(new) => {
+                let job = media_job::ActiveModel {
+                    id: Set(new.id.as_uuid()),
+                    kind: Set(new.kind.to_owned()),
+                    video_id: Set(u.video_id.as_uuid()),
+                    owner_id: Set(u.owner_id.as_uuid()),
+                    object_key: Set(u.object_key.clone()),
+                    status: Set(JobStatus::Queued.as_str().to_owned()),
+                    attempts: Set(0),
+                    max_attempts: Set(new.max_attempts),
+                    stage: Set(Some("queued".into())),
+                    progress: Set(0),
+                    error: Set(None),
+                    created_at: Set(a.now),
+                    updated_at: Set(a.now),
+                    started_at: Set(None),
+                    finished_at: Set(None),
+                }
+                .insert(&txn)
+                .await
+                .map_err(db_err)?;
+                Some(job_from(job)?)
+            }
+            None => None,
+        };
+        outbox::push(&txn, Some(row.id), a.now)
+            .await
+            .map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        self.db.outbox_written();
+        Ok((video_from(row)?, job))
+    }
+
+    async fn job(&self, id: JobId) -> DomainResult<Option<Job>> {
+        self.job_model(id).await?.map(job_from).transpose()
+    }
+
+    async fn latest_job(&self, video_id: VideoId) -> DomainResult<Option<Job>> {
+        media_job::Entity::find()
+            .filter(media_job::Column::VideoId.eq(video_id.as_uuid()))
+            .order_by_desc(media_job::Column::CreatedAt)
+            .one(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            .map(job_from)
+            .transpose()
+    }
+
+    async fn start_attempt(&self, id: JobId, now: DateTime<Utc>) -> DomainResult<Option<Job>> {
+        let txn = self.db.write().await.map_err(db_err)?;
+        let res = media_job::Entity::update_many()
+            .col_expr(media_job::Column::Status, Expr::value(JobStatus::Running.as_str()))
+            .col_expr(
+                media_job::Column::Attempts,
+                Expr::col(media_job::Column::Attempts).add(1),
+            )
+            .col_expr(media_job::Column::StartedAt, Expr::value(now))
+            .col_expr(media_job::Column::UpdatedAt, Expr::value(now))
+            .col_expr(media_job::Column::Stage, Expr::value("probe"))
+            .col_expr(media_job::Column::Progress, Expr::value(0))
+            .filter(media_job::Column::Id.eq(id.as_uuid()))
+            .filter(media_job::Column::Status.is_in([
+                JobStatus::Queued.as_str(),
+                JobStatus::Failed.as_str(),
+                JobStatus::Running.as_str(),
+            ]))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if res.rows_affected == 0 {
+            return Ok(None);
+        }
+        let job = media_job::Entity::find_by_id(id.as_uuid())
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+            .map(job_from)
+            .transpose()?;
+        if let Some(job) = &job {
+            set_video_processing(
+                &txn,
+                job.video_id,
+                Some(VideoStatus::Processing),
+                "probe",
+                0,
+                None,
+                now,
+            )
+            .await?;
+        }
+        txn.commit().await.map_err(db_err)?;
+        Ok(job)
+    }
+
+    async fn progress(
+        &self,
+        job: &Job,
+        stage: &str,
+        progress: i32,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        let txn = self.db.write().await.map_err(db_err)?;
+        media_job::Entity::update_many()
+            .col_expr(media_job::Column::Stage, Expr::value(stage))
+            .col_expr(media_job::Column::Progress, Expr::value(progress))
+            .col_expr(media_job::Column::UpdatedAt, Expr::value(now))
+            .filter(media_job::Column::Id.eq(job.id.as_uuid()))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        set_video_processing(&txn, job.video_id, None, stage, progress, None, now).await?;
+        txn.commit().await.map_err(db_err)
+    }
+
+    async fn succeed(
+        &self,
+        job: &Job,
+        facts: MediaFacts,
+        thumbnail_key: Option<String>,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        let txn = self.db.write().await.map_err(db_err)?;
+        media_job::Entity::update_many()
+            .col_expr(media_job::Column::Status, Expr::value(JobStatus::Succeeded.as_str()))
+            .col_expr(media_job::Column::Stage, Expr::value("done"))
+            .col_expr(media_job::Column::Progress, Expr::value(100))
+            .col_expr(media_job::Column::Error, Expr::value(Option::<String>::None))
+            .col_expr(media_job::Column::UpdatedAt, Expr::value(now))
+            .col_expr(media_job::Column::FinishedAt, Expr::value(now))
+            .filter(media_job::Column::Id.eq(job.id.as_uuid()))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        let Some(current) = video::Entity::find_by_id(job.video_id.as_uuid())
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+        else {
+            return txn.commit().await.map_err(db_err);
+        };
+        // A newer upload replaced this media while the job ran: leave the video to that
+        // upload's job.
+        if current.media_key.as_deref() == Some(job.object_key.as_str()) {
+            let keep_thumbnail = current.thumbnail_key.is_some()
+                && !current
+                    .thumbnail_key
+                    .as_deref()
+                    .is_some_and(|k| k.contains("/auto-"));
+            let mut model: video::ActiveModel = current.into();
+            model.status = Set(VideoStatus::Ready.as_str().to_owned());
+            model.duration_seconds = Set(facts.duration_seconds);
+            model.width = Set(facts.width);
+            model.height = Set(facts.height);
+            if facts.format.is_some() {
+                model.format = Set(facts.format);
+            }
+            model.size_bytes = Set(Some(facts.size_bytes));
+            if !keep_thumbnail && thumbnail_key.is_some() {
+                model.thumbnail_key = Set(thumbnail_key);
+            }
+            model.processing_stage = Set(Some("done".into()));
+            model.processing_progress = Set(100);
+            model.processing_error = Set(None);
+            model.processing_note = Set(note);
+            model.processing_updated_at = Set(Some(now));
+            model.updated_at = Set(now);
+            model.update(&txn).await.map_err(db_err)?;
+        }
+        txn.commit().await.map_err(db_err)
+    }
+
+    async fn fail(
+        &self,
+        job: &Job,
+        status: JobStatus,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        let txn = self.db.write().await.map_err(db_err)?;
+        let mut update = media_job::Entity::update_many()
+            .col_expr(media_job::Column::Status, Expr::value(status.as_str()))
+            .col_expr(media_job::Column::Error, Expr::value(error))
+            .col_expr(media_job::Column::UpdatedAt, Expr::value(now));
+        if status == JobStatus::Dead {
+            update = update.col_expr(media_job::Column::FinishedAt, Expr::value(now));
+        }
+        update
+            .filter(media_job::Column::Id.eq(job.id.as_uuid()))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        let still_current = video::Entity::find_by_id(job.video_id.as_uuid())
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+            .is_some_and(|v| v.media_key.as_deref() == Some(job.object_key.as_str()));
+        if still_current {
+            let (video_status, stage) = if status == JobStatus::Dead {
+                (VideoStatus::Failed, "failed")
+            } else {
+                (VideoStatus::Processing, "retrying")
+            };
+            set_video_processing(
+                &txn,
+                job.video_id,
+                Some(video_status),
+                stage,
+                job.progress,
+                Some(error),
+                now,
+            )
+            .await?;
+        }
+        txn.commit().await.map_err(db_err)
+    }
+
+    async fn requeue(&self, id: JobId, now: DateTime<Utc>) -> DomainResult<Job> {
+        let txn = self.db.write().await.map_err(db_err)?;
+        let res = media_job::Entity::update_many()
+            .col_expr(media_job::Column::Status, Expr::value(JobStatus::Queued.as_str()))
+            .col_expr(media_job::Column::Attempts, Expr::value(0))
+            .col_expr(media_job::Column::Stage, Expr::value("queued"))
+            .col_expr(media_job::Column::Progress, Expr::value(0))
+            .col_expr(media_job::Column::Error, Expr::value(Option::<String>::None))
+            .col_expr(media_job::Column::UpdatedAt, Expr::value(now))
+            .col_expr(media_job::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(media_job::Column::Id.eq(id.as_uuid()))
+            .filter(media_job::Column::Status.is_in([JobStatus::Dead.as_str(), JobStatus::Failed.as_str()]))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if res.rows_affected == 0 {
+            return Err(DomainError::Conflict(
+                "the job is queued, running or finished; only failed jobs can be retried".into(),
+            ));
+        }
+        let job = media_job::Entity::find_by_id(id.as_uuid())
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+            .ok_or(DomainError::NotFound("job"))
+            .and_then(job_from)?;
+        set_video_processing(
+            &txn,
+            job.video_id,
+            Some(VideoStatus::Processing),
+            "queued",
+            0,
+            None,
+            now,
+        )
+        .await?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(job)
+    }
+
+    async fn waiting_since(&self, before: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Job>> {
+        media_job::Entity::find()
+            .filter(media_job::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Failed.as_str()]))
+            .filter(media_job::Column::UpdatedAt.lt(before))
+            .order_by_asc(media_job::Column::UpdatedAt)
+            .limit(limit)
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(job_from)
+            .collect()
+    }
+
+    async fn queue_metrics(&self, concurrency: usize) -> DomainResult<QueueMetrics> {
+        let count = |status: JobStatus| {
+            media_job::Entity::find()
+                .filter(media_job::Column::Status.eq(status.as_str()))
+                .count(&self.db.conn)
+        };
+        let pending = count(JobStatus::Queued).await.map_err(db_err)? as i64;
+        let running = count(JobStatus::Running).await.map_err(db_err)? as i64;
+        let failed = count(JobStatus::Failed).await.map_err(db_err)? as i64;
+        let dead = count(JobStatus::Dead).await.map_err(db_err)? as i64;
+        let recent: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = media_job::Entity::find()
+            .select_only()
+            .column(media_job::Column::StartedAt)
+            .column(media_job::Column::FinishedAt)
+            .filter(media_job::Column::Status.eq(JobStatus::Succeeded.as_str()))
+            .order_by_desc(media_job::Column::FinishedAt)
+            .limit(50)
+            .into_tuple()
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?;
+        let durations: Vec<f64> = recent
+            .into_iter()
+            .filter_map(|(s, f)| Some((f? - s?).num_milliseconds() as f64 / 1e3))
+            .collect();
+        let mean = if durations.is_empty() {
+            0.0
+        } else {
+            durations.iter().sum::<f64>() / durations.len() as f64
+        };
+        let slots = concurrency.max(1) as f64;
+        // Jobs ahead of a new one, spread over the worker slots, each taking the mean.
+        let estimated_wait_seconds = ((pending + failed + running) as f64 / slots).ceil() * mean;
+        Ok(QueueMetrics {
+            pending,
+            running,
+            failed,
+            dead,
+            estimated_wait_seconds,
+        })
+    }
+}

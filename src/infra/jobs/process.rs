@@ -1,0 +1,250 @@
+//! `process_media`: probe (ffprobe), thumbnail (ffmpeg), finalize. Every step can run
+//! again after a crash: the thumbnail's key is fixed per job and the last step writes all
+//! results in one transaction.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::process::Command;
+
+use crate::domain::clock;
+use crate::domain::error::DomainResult;
+use crate::domain::media::{sniff, Job, JobQueue, JobStatus, MediaFacts, MediaKind, MediaRepository, MediaStore};
+use crate::domain::{DomainError, JobId};
+
+/// External programs, each `None` when it cannot be run here.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    pub ffprobe: Option<String>,
+    pub ffmpeg: Option<String>,
+}
+
+impl Tools {
+    /// Keeps each program that answers `-version`.
+    pub async fn detect(ffprobe: &str, ffmpeg: &str) -> Self {
+        async fn works(program: &str) -> bool {
+            Command::new(program)
+                .arg("-version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .await
+                .is_ok_and(|s| s.success())
+        }
+        let tools = Tools {
+            ffprobe: works(ffprobe).await.then(|| ffprobe.to_owned()),
+            ffmpeg: works(ffmpeg).await.then(|| ffmpeg.to_owned()),
+        };
+        if tools.ffprobe.is_none() || tools.ffmpeg.is_none() {
+            tracing::info!(
+                ffprobe = tools.ffprobe.is_some(),
+                ffmpeg = tools.ffmpeg.is_some(),
+                "media processing without ffprobe/ffmpeg: videos become READY with their size and type only"
+            );
+        }
+        tools
+    }
+}
+
+pub struct MediaProcessor {
+    pub repo: Arc<dyn MediaRepository>,
+    pub store: Arc<dyn MediaStore>,
+    pub queue: Arc<dyn JobQueue>,
+    pub tools: Tools,
+    pub backoff: Duration,
+    pub work_dir: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(default)]
+    streams: Vec<ProbeStream>,
+    format: Option<ProbeFormat>,
+}
+
+#[derive(Deserialize)]
+struct ProbeStream {
+    codec_type: Option<String>,
+    codec_name: Option<String>,
+    width: Option<i32>,
+    height: Option<i32>,
+}
+
+#[derive(Deserialize)]
+struct ProbeFormat {
+    duration: Option<String>,
+}
+
+/// Why an attempt failed, as the owner reads it.
+struct Failure(String);
+
+impl From<DomainError> for Failure {
+    fn from(e: DomainError) -> Self {
+        tracing::error!(error = ?e, "media job step failed");
+        Failure(match e {
+            DomainError::Internal(_) => "storage or database error (logged)".into(),
+            other => other.to_string(),
+        })
+    }
+}
+
+async fn run_tool(mut cmd: Command, what: &str) -> Result<Vec<u8>, Failure> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| Failure(format!("cannot run {what}: {e}")))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let line = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("no output");
+        return Err(Failure(format!("{what} could not read the file: {}", line.trim())));
+    }
+    Ok(out.stdout)
+}
+
+impl MediaProcessor {
+    /// Runs one attempt of a job and records its outcome. Errors of the attempt become
+    /// the job's state; only failures to record that state are returned.
+    pub async fn run(&self, id: JobId) -> DomainResult<()> {
+        let Some(job) = self.repo.start_attempt(id, clock::now()).await? else {
+            return Ok(());
+        };
+        let dir = self.work_dir.join(job.id.to_string());
+        let outcome = self.attempt(&job, &dir).await;
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(Failure(message)) => {
+                let last = job.attempts >= job.max_attempts;
+                let status = if last { JobStatus::Dead } else { JobStatus::Failed };
+                let error = if last {
+                    format!("attempt {} of {} failed: {message}", job.attempts, job.max_attempts)
+                } else {
+                    let delay = self.backoff_for(job.attempts);
+                    format!(
+                        "attempt {} of {} failed: {message}; retrying in {:.1} s",
+                        job.attempts,
+                        job.max_attempts,
+                        delay.as_secs_f64()
+                    )
+                };
+                tracing::warn!(job = %job.id, video = %job.video_id, attempt = job.attempts, %error, "media job attempt failed");
+                self.repo.fail(&job, status, &error, clock::now()).await?;
+                if !last {
+                    let job = self.repo.job(job.id).await?.ok_or(DomainError::NotFound("job"))?;
+                    self.queue.enqueue(&job, self.backoff_for(job.attempts)).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Exponential: the base after the first attempt, doubling after each later one.
+    pub fn backoff_for(&self, attempts: i32) -> Duration {
+        self.backoff * 2u32.saturating_pow(attempts.saturating_sub(1).clamp(0, 16) as u32)
+    }
+
+    async fn attempt(&self, job: &Job, dir: &Path) -> Result<(), Failure> {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| Failure(format!("cannot create a work folder: {e}")))?;
+        let local = dir.join("media");
+        self.repo.progress(job, "probe", 5, clock::now()).await?;
+        let size = self.store.fetch_to(&job.object_key, &local).await?;
+        let head = {
+            use tokio::io::AsyncReadExt;
+            let mut head = Vec::new();
+            tokio::fs::File::open(&local)
+                .await
+                .map_err(|e| Failure(format!("cannot read the media: {e}")))?
+                .take(4096)
+                .read_to_end(&mut head)
+                .await
+                .map_err(|e| Failure(format!("cannot read the media: {e}")))?;
+            head
+        };
+        let format = sniff(MediaKind::Video, &head).map_err(Failure)?;
+        let mut facts = MediaFacts {
+            format: Some(format.mime.to_owned()),
+            size_bytes: size as i64,
+            ..Default::default()
+        };
+        let mut missing = Vec::new();
+        let mut has_video = false;
+        if let Some(ffprobe) = &self.tools.ffprobe {
+            let mut cmd = Command::new(ffprobe);
+            cmd.args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
+                .arg(&local);
+            let out = run_tool(cmd, "ffprobe").await?;
+            let probe: Probe = serde_json::from_slice(&out)
+                .map_err(|e| Failure(format!("ffprobe gave unreadable output: {e}")))?;
+            let video = probe
+                .streams
+                .iter()
+                .find(|s| s.codec_type.as_deref() == Some("video"));
+            let Some(video) = video else {
+                return Err(Failure("the file has no video stream".into()));
+            };
+            has_video = true;
+            facts.width = video.width;
+            facts.height = video.height;
+            let duration = probe
+                .format
+                .as_ref()
+                .and_then(|f| f.duration.as_deref())
+                .and_then(|d| d.parse::<f64>().ok())
+                .filter(|d| d.is_finite() && *d > 0.0);
+            if duration.is_none() {
+                return Err(Failure("the file has no readable duration (truncated or corrupt?)".into()));
+            }
+            facts.duration_seconds = duration;
+            // ffprobe names demuxers ("mov,mp4,m4a,..."); the sniffed format is precise.
+            let container = format.extension.to_owned();
+            facts.format = Some(match &video.codec_name {
+                Some(codec) => format!("{container}/{codec}"),
+                None => container,
+            });
+        } else {
+            missing.push("ffprobe (duration, width, height, codec)");
+        }
+        self.repo.progress(job, "thumbnail", 50, clock::now()).await?;
+        let mut thumbnail_key = None;
+        match (&self.tools.ffmpeg, facts.duration_seconds) {
+            (Some(ffmpeg), Some(duration)) if has_video => {
+                let out = dir.join("thumb.jpg");
+                let at = format!("{:.3}", duration * 0.1);
+                let mut cmd = Command::new(ffmpeg);
+                cmd.args(["-nostdin", "-v", "error", "-y", "-ss", &at, "-i"])
+                    .arg(&local)
+                    .args(["-frames:v", "1", "-vf", "scale='min(640,iw)':-2", "-q:v", "3", "-f", "image2"])
+                    .arg(&out);
+                run_tool(cmd, "ffmpeg").await?;
+                let key = auto_thumbnail_key(job);
+                let file = std::fs::File::open(&out)
+                    .map_err(|e| Failure(format!("ffmpeg made no thumbnail: {e}")))?;
+                self.store.put_file(&key, "image/jpeg", file).await?;
+                thumbnail_key = Some(key);
+            }
+            (None, _) => missing.push("ffmpeg (thumbnail)"),
+            _ => {}
+        }
+        self.repo.progress(job, "finalize", 90, clock::now()).await?;
+        let note = (!missing.is_empty()).then(|| {
+            format!("processed without {}: only size and type are known", missing.join(" and "))
+        });
+        self.repo
+            .succeed(job, facts, thumbnail_key, note, clock::now())
+            .await?;
+        Ok(())
+    }
+}
+
+/// Generated thumbnails have a key of their own per job (so a re-run overwrites its own
+/// file) and are told apart from uploaded ones by `/auto-`.
+pub fn auto_thumbnail_key(job: &Job) -> String {
+    format!("videos/{}/auto-{}.jpg", job.video_id, job.id)
+}

@@ -1,0 +1,8 @@
+//! Media stores: the folder store (embedded) and Azure Blob Storage.
+
+pub mod azure;
+pub mod folder;
+pub mod sas;
+
+pub use azure::{mime_of, AzureAuth, AzureStore};
+pub use folder::{FolderStore, UrlError};
