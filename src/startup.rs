@@ -390,7 +390,7 @@ impl Application {
                 let mut tick = tokio::time::interval(Duration::from_secs(30));
                 loop {
                     tokio::select! {
-                        _ = stopped.wait_for(|s| *s) => break,
+                        _ = stopped.changed() => break,
                         _ = tick.tick() => {
                             match state.jobs.sweep(state.media.repo.as_ref()).await {
                                 Ok(0) => {}

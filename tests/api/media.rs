@@ -501,7 +501,7 @@ fn flaky_ffprobe(dir: &Path, flag: &Path) -> PathBuf {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nif [ -e '{}' ]; then echo 'simulated probe failure' >&2; exit 1; fi\nexec ffprobe \"$@\"\n",
+            "#!/bin/sh\n[ \"$1\" = -version ] && exec ffprobe -version\nif [ -e '{}' ]; then echo 'simulated probe failure' >&2; exit 1; fi\nexec ffprobe \"$@\"\n",
             flag.display()
         ),
     )

@@ -17,7 +17,7 @@ fn hanging_ffprobe(dir: &std::path::Path) -> (std::path::PathBuf, std::path::Pat
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nif [ ! -e '{m}' ]; then touch '{m}'; sleep 60; fi\nexec ffprobe \"$@\"\n",
+            "#!/bin/sh\n[ \"$1\" = -version ] && exec ffprobe -version\nif [ ! -e '{m}' ]; then touch '{m}'; sleep 60; fi\nexec ffprobe \"$@\"\n",
             m = marker.display()
         ),
     )

@@ -151,14 +151,24 @@ pub(super) async fn read_multipart(
                 .content
                 .try_clone()
                 .map_err(|e| bad(format!("cannot read file part: {e}")))?;
-            batch.set_upload(
-                &path,
-                UploadValue {
-                    filename: file.filename.clone(),
-                    content_type: file.content_type.clone(),
-                    content,
-                },
-            );
+            let upload = UploadValue {
+                filename: file.filename.clone(),
+                content_type: file.content_type.clone(),
+                content,
+            };
+            match &mut batch {
+                BatchRequest::Single(request) => request.set_upload(&path, upload),
+                BatchRequest::Batch(requests) => {
+                    // In a batch, paths start with the operation's index.
+                    let (index, rest) = path.split_once('.').unwrap_or_default();
+                    let request = index
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| requests.get_mut(i))
+                        .ok_or_else(|| bad(format!("map path {path:?} names no operation")))?;
+                    request.set_upload(rest, upload);
+                }
+            }
         }
     }
     Ok(batch)

@@ -134,7 +134,7 @@ impl From<QueueMetrics> for QueueMetricsView {
     }
 }
 
-fn video_id(id: &ID) -> async_graphql::Result<VideoId> {
+fn parse_video_id(id: &ID) -> async_graphql::Result<VideoId> {
     VideoId::parse(id, "videoId").gql()
 }
 
@@ -176,7 +176,7 @@ async fn upload_file(
     file: Upload,
     kind: MediaKind,
 ) -> async_graphql::Result<VideoView> {
-    let id = video_id(video)?;
+    let id = parse_video_id(video)?;
     let value = file
         .value(ctx)
         .map_err(|_| DomainError::bad_input("file", "the file part is missing"))
@@ -217,7 +217,7 @@ impl MediaMutation {
         video_id: ID,
         input: UploadRequestInput,
     ) -> async_graphql::Result<UploadTicket> {
-        let id = video_id(&video_id)?;
+        let id = parse_video_id(&video_id)?;
         let ticket = ctx
             .state()
             .media
@@ -290,7 +290,7 @@ impl MediaMutation {
         ctx: &Context<'_>,
         video_id: ID,
     ) -> async_graphql::Result<JobView> {
-        let id = video_id(&video_id)?;
+        let id = parse_video_id(&video_id)?;
         Ok(JobView(
             ctx.state()
                 .media

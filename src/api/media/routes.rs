@@ -152,7 +152,7 @@ pub async fn read_media(
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    match file_req.create_response(store.path_of(&key), false) {
+    match file_req.create_response(store.path_of(&key), false, false) {
         Ok(resp) => {
             let mut resp = resp.into_response();
             let headers = resp.headers_mut();
@@ -161,6 +161,6 @@ pub async fn read_media(
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"));
             resp
         }
-        Err(e) => e.into_response(),
+        Err(e) => poem::Error::from(e).into_response(),
     }
 }

@@ -18,10 +18,10 @@ use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{RequestContent, StatusCode, Url};
 use azure_storage_blob::models::{
-    BlobClientDownloadOptions, BlobClientGetPropertiesResultHeaders, BlobClientUploadOptions,
-    KeyInfo,
+    BlobClientDownloadOptions, BlobClientGetPropertiesResultHeaders,
+    BlockBlobClientCommitBlockListOptions, BlockLookupList, KeyInfo,
 };
-use azure_storage_blob::{BlobClient, BlobClientOptions, BlobContainerClient, BlobServiceClient};
+use azure_storage_blob::{BlobClient, BlobContainerClient, BlobServiceClient};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -49,10 +49,6 @@ pub struct AzureStore {
 
 fn azure_err(what: &str, e: azure_core::Error) -> DomainError {
     DomainError::internal(anyhow::Error::new(e).context(what.to_owned()))
-}
-
-fn options() -> Option<BlobClientOptions> {
-    Some(BlobClientOptions::default())
 }
 
 /// The account name: the first label of `{account}.blob.core.windows.net`, or the first
@@ -266,22 +262,49 @@ impl MediaStore for AzureStore {
         Ok(bytes.to_vec())
     }
 
+    /// Sends the file in 8 MiB blocks (Put Block, then Put Block List), so memory stays
+    /// flat whatever its size.
     async fn put_file(&self, key: &str, content_type: &str, file: std::fs::File) -> DomainResult<u64> {
         use tokio::io::AsyncReadExt;
-        let mut bytes = Vec::new();
-        tokio::fs::File::from_std(file)
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|e| DomainError::internal(anyhow::Error::new(e).context("cannot read media file")))?;
-        let size = bytes.len() as u64;
-        let options = BlobClientUploadOptions {
+        const BLOCK: usize = 8 << 20;
+        let io = |e: std::io::Error| DomainError::internal(anyhow::Error::new(e).context("cannot read media file"));
+        let client = self.blob(key)?.block_blob_client();
+        let mut file = tokio::fs::File::from_std(file);
+        let mut ids = Vec::new();
+        let mut size = 0u64;
+        loop {
+            let mut buf = Vec::with_capacity(BLOCK);
+            (&mut file).take(BLOCK as u64).read_to_end(&mut buf).await.map_err(io)?;
+            if buf.is_empty() && !ids.is_empty() {
+                break;
+            }
+            let id = format!("block-{:06}", ids.len()).into_bytes();
+            let len = buf.len() as u64;
+            size += len;
+            client
+                .stage_block(&id, len, RequestContent::from(buf), None)
+                .await
+                .map_err(|e| azure_err("cannot upload a block", e))?;
+            ids.push(id);
+            if len < BLOCK as u64 {
+                break;
+            }
+        }
+        let list = BlockLookupList {
+            latest: Some(ids),
+            ..Default::default()
+        };
+        let options = BlockBlobClientCommitBlockListOptions {
             blob_content_type: Some(content_type.to_owned()),
             ..Default::default()
         };
-        self.blob(key)?
-            .upload(RequestContent::from(bytes), Some(options))
+        client
+            .commit_block_list(
+                RequestContent::try_from(list).map_err(|e| azure_err("bad block list", e))?,
+                Some(options),
+            )
             .await
-            .map_err(|e| azure_err("cannot upload blob", e))?;
+            .map_err(|e| azure_err("cannot commit the blocks", e))?;
         Ok(size)
     }
 
