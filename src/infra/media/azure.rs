@@ -27,7 +27,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
-use super::sas::{DelegationKey, SasGrant};
+use super::sas::{account_sas, DelegationKey, SasGrant};
 use crate::domain::error::DomainResult;
 use crate::domain::media::{MediaStore, SignedRequest};
 use crate::domain::DomainError;
@@ -109,17 +109,8 @@ impl AzureStore {
         let base = format!("{}/{}", self.account_url, self.container);
         Ok(match &self.auth {
             AzureAuth::AccountKey(key) => {
-                let grant = SasGrant {
-                    account: &self.account,
-                    container: &self.container,
-                    blob: None,
-                    permissions: "racwdl",
-                    start: None,
-                    expiry: Utc::now() + valid_for,
-                    response_content_type: None,
-                };
-                let url = Self::with_query(&base, &grant.sign_with_account_key(key))
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let query = account_sas(&self.account, key, "racwdl", Utc::now() + valid_for);
+                let url = Self::with_query(&base, &query).map_err(|e| anyhow::anyhow!("{e}"))?;
                 BlobContainerClient::new(url, None, None)?
             }
             AzureAuth::EntraId(credential) => {
