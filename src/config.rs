@@ -119,7 +119,13 @@ pub struct Config {
     pub public_url: Option<String>,
 
     /// Where media lives: `folder` (data/media, served by reelgraph) or `azure`.
-    #[arg(long, env = "REELGRAPH_MEDIA_STORE", value_enum, default_value = "folder", global = true)]
+    #[arg(
+        long,
+        env = "REELGRAPH_MEDIA_STORE",
+        value_enum,
+        default_value = "folder",
+        global = true
+    )]
     pub media_store: MediaStoreKind,
 
     /// Azure Blob Storage account URL, for example `https://acct.blob.core.windows.net`
@@ -134,7 +140,12 @@ pub struct Config {
     pub azure_account_key: Option<SecretString>,
 
     /// Blob container for media; created on start when missing.
-    #[arg(long, env = "AZURE_STORAGE_CONTAINER", default_value = "reelgraph-media", global = true)]
+    #[arg(
+        long,
+        env = "AZURE_STORAGE_CONTAINER",
+        default_value = "reelgraph-media",
+        global = true
+    )]
     pub azure_container: String,
 
     /// Largest video a USER or CREATOR may upload, in bytes.
@@ -154,11 +165,21 @@ pub struct Config {
     pub max_multipart_file_bytes: u64,
 
     /// Most files in one GraphQL multipart request.
-    #[arg(long, env = "REELGRAPH_MAX_MULTIPART_FILES", default_value_t = 5, global = true)]
+    #[arg(
+        long,
+        env = "REELGRAPH_MAX_MULTIPART_FILES",
+        default_value_t = 5,
+        global = true
+    )]
     pub max_multipart_files: usize,
 
     /// How long an upload ticket stays valid, in seconds (at most 900).
-    #[arg(long, env = "REELGRAPH_UPLOAD_TICKET_SECONDS", default_value_t = 900, global = true)]
+    #[arg(
+        long,
+        env = "REELGRAPH_UPLOAD_TICKET_SECONDS",
+        default_value_t = 900,
+        global = true
+    )]
     pub upload_ticket_seconds: u64,
 
     /// Run background jobs in this instance.
@@ -166,27 +187,57 @@ pub struct Config {
     pub run_jobs: bool,
 
     /// Jobs one instance runs at once.
-    #[arg(long, env = "REELGRAPH_JOB_CONCURRENCY", default_value_t = 2, global = true)]
+    #[arg(
+        long,
+        env = "REELGRAPH_JOB_CONCURRENCY",
+        default_value_t = 2,
+        global = true
+    )]
     pub job_concurrency: usize,
 
     /// Attempts of a job before it is dead and its video FAILED.
-    #[arg(long, env = "REELGRAPH_JOB_MAX_ATTEMPTS", default_value_t = 3, global = true)]
+    #[arg(
+        long,
+        env = "REELGRAPH_JOB_MAX_ATTEMPTS",
+        default_value_t = 3,
+        global = true
+    )]
     pub job_max_attempts: u32,
 
     /// Delay before the second attempt, in milliseconds; doubled for each later one.
-    #[arg(long, env = "REELGRAPH_JOB_BACKOFF_MS", default_value_t = 5000, global = true)]
+    #[arg(
+        long,
+        env = "REELGRAPH_JOB_BACKOFF_MS",
+        default_value_t = 5000,
+        global = true
+    )]
     pub job_backoff_ms: u64,
 
     /// Worker heartbeat, in seconds; a job whose worker misses two is run again elsewhere.
-    #[arg(long, env = "REELGRAPH_JOB_HEARTBEAT_SECONDS", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "REELGRAPH_JOB_HEARTBEAT_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
     pub job_heartbeat_seconds: u64,
 
     /// ffprobe program (probing is skipped when it cannot be run).
-    #[arg(long, env = "REELGRAPH_FFPROBE", default_value = "ffprobe", global = true)]
+    #[arg(
+        long,
+        env = "REELGRAPH_FFPROBE",
+        default_value = "ffprobe",
+        global = true
+    )]
     pub ffprobe: String,
 
     /// ffmpeg program (thumbnails are skipped when it cannot be run).
-    #[arg(long, env = "REELGRAPH_FFMPEG", default_value = "ffmpeg", global = true)]
+    #[arg(
+        long,
+        env = "REELGRAPH_FFMPEG",
+        default_value = "ffmpeg",
+        global = true
+    )]
     pub ffmpeg: String,
 
     #[arg(
@@ -280,15 +331,19 @@ mod tests {
 
     #[test]
     fn with_defaults_matches_the_command_line_defaults() {
-        let parsed = Cli::try_parse_from(["reelgraph", "--data-dir", "x"]).unwrap().config;
+        let parsed = Cli::try_parse_from(["reelgraph", "--data-dir", "x"])
+            .unwrap()
+            .config;
         let built = Config::with_defaults("x".into());
         // Debug output covers every field (secrets print as redacted either way).
-        if std::env::vars().all(|(k, _)| !k.starts_with("REELGRAPH_") || k == "REELGRAPH_REQUIRE_SERVICES" || k == "REELGRAPH_TEST_BACKEND")
-            && std::env::var("DATABASE_URL").is_err()
+        if std::env::vars().all(|(k, _)| {
+            !k.starts_with("REELGRAPH_")
+                || k == "REELGRAPH_REQUIRE_SERVICES"
+                || k == "REELGRAPH_TEST_BACKEND"
+        }) && std::env::var("DATABASE_URL").is_err()
             && std::env::var("REDIS_URL").is_err()
         {
             assert_eq!(format!("{parsed:?}"), format!("{built:?}"));
         }
     }
 }
-

@@ -20,16 +20,16 @@ use crate::app::{
     VideoService,
 };
 use crate::config::{Config, MediaStoreKind, Mode};
-use crate::domain::media::{JobQueue, MediaRepository, MediaStore, UploadLimits};
 use crate::domain::auth::{AttemptLimiter, RevocationList};
+use crate::domain::media::{JobQueue, MediaRepository, MediaStore, UploadLimits};
 use crate::infra::auth::{Argon2Hasher, JwtTokens};
 use crate::infra::db::{
     Database, SqlFavoriteRepository, SqlMediaRepository, SqlSessionRepository, SqlUserRepository,
     SqlVideoRepository,
 };
 use crate::infra::jobs::{ApalisQueue, MediaProcessor, Tools};
-use crate::infra::media::{AzureAuth, AzureStore, FolderStore};
 use crate::infra::kv::{MemoryStore, RedisStore};
+use crate::infra::media::{AzureAuth, AzureStore, FolderStore};
 use crate::infra::search::SearchReplica;
 
 pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);

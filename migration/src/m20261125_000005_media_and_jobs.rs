@@ -81,7 +81,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Uploads::ObjectKey).text().not_null())
                     .col(ColumnDef::new(Uploads::Filename).text().not_null())
                     .col(ColumnDef::new(Uploads::DeclaredType).text().not_null())
-                    .col(ColumnDef::new(Uploads::DeclaredBytes).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(Uploads::DeclaredBytes)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Uploads::MaxBytes).big_integer().not_null())
                     .col(timestamp(Uploads::ExpiresAt, false))
                     .col(timestamp(Uploads::CompletedAt, true))
@@ -102,7 +106,12 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(MediaJobs::Table)
-                    .col(ColumnDef::new(MediaJobs::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(MediaJobs::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(MediaJobs::Kind).string_len(32).not_null())
                     .col(ColumnDef::new(MediaJobs::VideoId).uuid().not_null())
                     .col(ColumnDef::new(MediaJobs::OwnerId).uuid().not_null())
@@ -121,8 +130,14 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for (name, cols) in [
-            ("idx_media_jobs_video", vec![MediaJobs::VideoId, MediaJobs::CreatedAt]),
-            ("idx_media_jobs_status", vec![MediaJobs::Status, MediaJobs::FinishedAt]),
+            (
+                "idx_media_jobs_video",
+                vec![MediaJobs::VideoId, MediaJobs::CreatedAt],
+            ),
+            (
+                "idx_media_jobs_status",
+                vec![MediaJobs::Status, MediaJobs::FinishedAt],
+            ),
         ] {
             let mut stmt = Index::create();
             stmt.name(name).table(MediaJobs::Table);

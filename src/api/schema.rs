@@ -13,7 +13,13 @@ use crate::startup::AppState;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(UserQuery, VideoQuery, SearchQuery, FavoriteQuery, MediaQuery);
+pub struct QueryRoot(
+    UserQuery,
+    VideoQuery,
+    SearchQuery,
+    FavoriteQuery,
+    MediaQuery,
+);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]

@@ -189,7 +189,10 @@ impl MediaService {
                 ),
             ));
         }
-        let head = self.store.read_head(&upload.object_key, SNIFF_BYTES).await?;
+        let head = self
+            .store
+            .read_head(&upload.object_key, SNIFF_BYTES)
+            .await?;
         sniff(upload.kind, &head).map_err(|m| DomainError::bad_input("uploadId", m))
     }
 
@@ -280,11 +283,10 @@ impl MediaService {
     /// Queues a failed video's processing again.
     pub async fn retry(&self, viewer: &Viewer, video_id: VideoId) -> DomainResult<Job> {
         self.videos.editable(viewer, video_id).await?;
-        let job = self
-            .repo
-            .latest_job(video_id)
-            .await?
-            .ok_or_else(|| DomainError::Conflict("this video has no processing to retry".into()))?;
+        let job =
+            self.repo.latest_job(video_id).await?.ok_or_else(|| {
+                DomainError::Conflict("this video has no processing to retry".into())
+            })?;
         let job = self.repo.requeue(job.id, clock::now()).await?;
         self.queue.enqueue(&job, Duration::ZERO).await?;
         Ok(job)
@@ -333,7 +335,8 @@ impl MediaService {
     }
 
     async fn read_url(&self, key: &str) -> DomainResult<String> {
-        let expires_at = clock::now() + chrono::Duration::from_std(READ_URL_TTL).unwrap_or_default();
+        let expires_at =
+            clock::now() + chrono::Duration::from_std(READ_URL_TTL).unwrap_or_default();
         self.store.read_url(key, expires_at).await
     }
 }
@@ -341,10 +344,16 @@ impl MediaService {
 /// The first `len` bytes of `file`, leaving it positioned at its start again.
 async fn read_head(file: &std::fs::File, len: u64) -> DomainResult<Vec<u8>> {
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let err = |e: std::io::Error| DomainError::internal(anyhow::Error::new(e).context("cannot read upload"));
+    let err = |e: std::io::Error| {
+        DomainError::internal(anyhow::Error::new(e).context("cannot read upload"))
+    };
     let mut file = tokio::fs::File::from_std(file.try_clone().map_err(err)?);
     let mut out = Vec::new();
-    (&mut file).take(len).read_to_end(&mut out).await.map_err(err)?;
+    (&mut file)
+        .take(len)
+        .read_to_end(&mut out)
+        .await
+        .map_err(err)?;
     file.seek(std::io::SeekFrom::Start(0)).await.map_err(err)?;
     Ok(out)
 }

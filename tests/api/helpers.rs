@@ -91,6 +91,9 @@ pub struct TestApp {
     _tmp: Option<tempfile::TempDir>,
 }
 
+/// A last change to the configuration of a test server.
+pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
+
 pub struct Options {
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
@@ -99,7 +102,7 @@ pub struct Options {
     pub introspection: Option<bool>,
     pub mode: Mode,
     /// Last word on the configuration (media store, job settings, tools).
-    pub configure: Option<Box<dyn FnOnce(&mut Config) + Send>>,
+    pub configure: Option<Configure>,
 }
 
 impl Default for Options {

@@ -14,7 +14,8 @@ pub const THUMB_PNG: &[u8] = include_bytes!("../fixtures/thumb.png");
 const AZURITE_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-const VIDEO_FIELDS: &str = "id status sizeBytes durationSeconds width height format mediaUrl thumbnailUrl \
+const VIDEO_FIELDS: &str =
+    "id status sizeBytes durationSeconds width height format mediaUrl thumbnailUrl \
      processing { stage progress error note } versions { version sizeBytes changes } \
      processingJob { id status attempts maxAttempts stage progress error }";
 
@@ -72,12 +73,20 @@ pub async fn wait_processed(app: &TestApp, user: &User, id: &str, within: Durati
         if status == "READY" || status == "FAILED" {
             return v;
         }
-        assert!(started.elapsed() < within, "still {status} after {within:?}: {v}");
+        assert!(
+            started.elapsed() < within,
+            "still {status} after {within:?}: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-async fn request_ticket(app: &TestApp, user: &User, video: &str, input: Value) -> crate::helpers::Gql {
+async fn request_ticket(
+    app: &TestApp,
+    user: &User,
+    video: &str,
+    input: Value,
+) -> crate::helpers::Gql {
     app.gql_as(
         Some(&user.access),
         "mutation($v: ID!, $i: UploadRequestInput!) { requestVideoUpload(videoId: $v, input: $i) { uploadId uploadUrl method headers { name value } expiresAt maxBytes } }",
@@ -134,15 +143,27 @@ async fn direct_upload_flow(app: &TestApp) {
     let id = app.create_video(&owner, "Clip", json!({})).await;
 
     // Only the owner (or an admin) gets a ticket.
-    let r = request_ticket(&app, &other, &id, json!({ "filename": "a.mp4", "contentType": "video/mp4", "sizeBytes": 10 })).await;
+    let r = request_ticket(
+        app,
+        &other,
+        &id,
+        json!({ "filename": "a.mp4", "contentType": "video/mp4", "sizeBytes": 10 }),
+    )
+    .await;
     assert!(["FORBIDDEN", "NOT_FOUND"].contains(&r.code()), "{}", r.body);
 
     let t = ticket(app, &owner, &id, TINY_MP4).await;
     let expires = chrono::DateTime::parse_from_rfc3339(t["expiresAt"].as_str().unwrap()).unwrap();
     let ttl = expires.signed_duration_since(chrono::Utc::now());
-    assert!(ttl <= chrono::Duration::minutes(15) && ttl > chrono::Duration::minutes(10), "{ttl}");
+    assert!(
+        ttl <= chrono::Duration::minutes(15) && ttl > chrono::Duration::minutes(10),
+        "{ttl}"
+    );
     assert!(t["maxBytes"].as_i64().unwrap() >= TINY_MP4.len() as i64);
-    assert!(matches!(send(app, &t, TINY_MP4).await, 200 | 201), "upload refused");
+    assert!(
+        matches!(send(app, &t, TINY_MP4).await, 200 | 201),
+        "upload refused"
+    );
 
     // Another user cannot complete it; the owner can, once.
     let upload = t["uploadId"].as_str().unwrap();
@@ -153,7 +174,10 @@ async fn direct_upload_flow(app: &TestApp) {
     assert_eq!(v["sizeBytes"], TINY_MP4.len());
     assert_eq!(complete(app, &owner, upload).await.code(), "CONFLICT");
     // The ticket cannot replace what was stored.
-    assert!(matches!(send(app, &t, THUMB_PNG).await, 409 | 412 | 403), "ticket reused to overwrite");
+    assert!(
+        matches!(send(app, &t, THUMB_PNG).await, 409 | 412 | 403),
+        "ticket reused to overwrite"
+    );
 
     let v = wait_processed(app, &owner, &id, Duration::from_secs(60)).await;
     assert_eq!(v["status"], "READY", "{v}");
@@ -163,9 +187,15 @@ async fn direct_upload_flow(app: &TestApp) {
     let versions = v["versions"].as_array().unwrap();
     let media_version = versions.last().unwrap();
     assert_eq!(media_version["sizeBytes"], TINY_MP4.len());
-    assert!(media_version["changes"].as_str().unwrap().contains("clip.mp4"));
+    assert!(media_version["changes"]
+        .as_str()
+        .unwrap()
+        .contains("clip.mp4"));
     if ffmpeg {
-        assert!((v["durationSeconds"].as_f64().unwrap() - 2.0).abs() < 0.2, "{v}");
+        assert!(
+            (v["durationSeconds"].as_f64().unwrap() - 2.0).abs() < 0.2,
+            "{v}"
+        );
         assert_eq!(v["width"], 160);
         assert_eq!(v["height"], 120);
         assert_eq!(v["format"], "mp4/h264");
@@ -180,11 +210,20 @@ async fn direct_upload_flow(app: &TestApp) {
     let (status, bytes) = fetch(app, &media_url).await;
     assert_eq!(status, 200);
     assert_eq!(bytes, TINY_MP4);
-    let ranged = app.client.get(&media_url).header("Range", "bytes=4-11").send().await.unwrap();
+    let ranged = app
+        .client
+        .get(&media_url)
+        .header("Range", "bytes=4-11")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ranged.status().as_u16(), 206);
     assert_eq!(ranged.bytes().await.unwrap().as_ref(), &TINY_MP4[4..12]);
     let forged = media_url.replace("sig=", "sig=0");
-    assert!(matches!(fetch(app, &forged).await.0, 403 | 400), "forged URL accepted");
+    assert!(
+        matches!(fetch(app, &forged).await.0, 403 | 400),
+        "forged URL accepted"
+    );
 
     // Others see no URL until the video is published, then they do.
     assert!(video(app, Some(&other), &id).await.is_null());
@@ -194,11 +233,16 @@ async fn direct_upload_flow(app: &TestApp) {
     assert!(seen["processingJob"].is_null(), "job shown to a stranger");
     let job_id = v["processingJob"]["id"].as_str().unwrap();
     let job_query = "query($id: ID!) { job(id: $id) { id status } }";
-    let mine = app.gql_as(Some(&owner.access), job_query, json!({ "id": job_id })).await;
+    let mine = app
+        .gql_as(Some(&owner.access), job_query, json!({ "id": job_id }))
+        .await;
     assert_eq!(mine.data()["job"]["status"], "SUCCEEDED");
-    let theirs = app.gql_as(Some(&other.access), job_query, json!({ "id": job_id })).await;
+    let theirs = app
+        .gql_as(Some(&other.access), job_query, json!({ "id": job_id }))
+        .await;
     assert!(theirs.data()["job"].is_null());
-    let metrics = "{ queueMetrics { pendingJobs runningJobs failedJobs deadJobs estimatedWaitSeconds } }";
+    let metrics =
+        "{ queueMetrics { pendingJobs runningJobs failedJobs deadJobs estimatedWaitSeconds } }";
     assert_eq!(app.gql(metrics, json!({})).await.code(), "UNAUTHENTICATED");
     let m = app.gql_as(Some(&owner.access), metrics, json!({})).await;
     assert_eq!(m.data()["queueMetrics"]["pendingJobs"], 0);
@@ -210,7 +254,10 @@ async fn direct_upload_to_the_folder_store() {
     direct_upload_flow(&app).await;
     // Stored under generated names only.
     let stored: Vec<PathBuf> = walk(&app.data_dir.join("media"));
-    assert!(stored.iter().all(|p| !p.to_string_lossy().contains("clip")), "{stored:?}");
+    assert!(
+        stored.iter().all(|p| !p.to_string_lossy().contains("clip")),
+        "{stored:?}"
+    );
 }
 
 #[tokio::test]
@@ -238,7 +285,12 @@ async fn direct_upload_to_azure_blob_storage() {
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status().as_u16(), 201, "{}", resp.text().await.unwrap());
+        assert_eq!(
+            resp.status().as_u16(),
+            201,
+            "{}",
+            resp.text().await.unwrap()
+        );
     }
     let list = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList><Latest>{}</Latest><Latest>{}</Latest></BlockList>",
@@ -253,7 +305,12 @@ async fn direct_upload_to_azure_blob_storage() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status().as_u16(), 201, "{}", resp.text().await.unwrap());
+    assert_eq!(
+        resp.status().as_u16(),
+        201,
+        "{}",
+        resp.text().await.unwrap()
+    );
     let done = complete(&app, &owner, t["uploadId"].as_str().unwrap()).await;
     assert_eq!(done.data()["completeVideoUpload"]["status"], "PROCESSING");
     let v = wait_processed(&app, &owner, &id, Duration::from_secs(60)).await;
@@ -278,7 +335,11 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// A GraphQL multipart request (one operation, files by variable).
-pub fn multipart_body(query: &str, variables: Value, files: &[(&str, &str, &str, &[u8])]) -> (String, Vec<u8>) {
+pub fn multipart_body(
+    query: &str,
+    variables: Value,
+    files: &[(&str, &str, &str, &[u8])],
+) -> (String, Vec<u8>) {
     let boundary = format!("rgboundary{}", uuid::Uuid::new_v4().simple());
     let mut body = Vec::new();
     let mut part = |headers: String, content: &[u8]| {
@@ -287,13 +348,19 @@ pub fn multipart_body(query: &str, variables: Value, files: &[(&str, &str, &str,
         body.extend_from_slice(b"\r\n");
     };
     let ops = json!({ "query": query, "variables": variables }).to_string();
-    part("Content-Disposition: form-data; name=\"operations\"".into(), ops.as_bytes());
+    part(
+        "Content-Disposition: form-data; name=\"operations\"".into(),
+        ops.as_bytes(),
+    );
     let map: serde_json::Map<String, Value> = files
         .iter()
         .enumerate()
         .map(|(i, (var, ..))| (i.to_string(), json!([format!("variables.{var}")])))
         .collect();
-    part("Content-Disposition: form-data; name=\"map\"".into(), Value::Object(map).to_string().as_bytes());
+    part(
+        "Content-Disposition: form-data; name=\"map\"".into(),
+        Value::Object(map).to_string().as_bytes(),
+    );
     for (i, (_, filename, content_type, content)) in files.iter().enumerate() {
         part(
             format!("Content-Disposition: form-data; name=\"{i}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}"),
@@ -304,7 +371,13 @@ pub fn multipart_body(query: &str, variables: Value, files: &[(&str, &str, &str,
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-pub async fn post_multipart(app: &TestApp, user: &User, content_type: &str, body: Vec<u8>, preflight: bool) -> (u16, Value) {
+pub async fn post_multipart(
+    app: &TestApp,
+    user: &User,
+    content_type: &str,
+    body: Vec<u8>,
+    preflight: bool,
+) -> (u16, Value) {
     let mut req = app
         .client
         .post(app.url("/graphql"))
@@ -319,8 +392,10 @@ pub async fn post_multipart(app: &TestApp, user: &User, content_type: &str, body
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-const UPLOAD_VIDEO: &str = "mutation($v: ID!, $f: Upload!) { uploadVideo(videoId: $v, file: $f) { id status sizeBytes } }";
-const UPLOAD_THUMB: &str = "mutation($v: ID!, $f: Upload!) { uploadThumbnail(videoId: $v, file: $f) { id thumbnailUrl } }";
+const UPLOAD_VIDEO: &str =
+    "mutation($v: ID!, $f: Upload!) { uploadVideo(videoId: $v, file: $f) { id status sizeBytes } }";
+const UPLOAD_THUMB: &str =
+    "mutation($v: ID!, $f: Upload!) { uploadThumbnail(videoId: $v, file: $f) { id thumbnailUrl } }";
 
 #[tokio::test]
 async fn multipart_uploads_and_their_limits() {
@@ -337,7 +412,11 @@ async fn multipart_uploads_and_their_limits() {
     let vars = json!({ "v": id, "f": null });
 
     // Bad requests first: nothing may be stored by any of them.
-    let (ct, body) = multipart_body(UPLOAD_VIDEO, vars.clone(), &[("f", "clip.mp4", "video/mp4", TINY_MP4)]);
+    let (ct, body) = multipart_body(
+        UPLOAD_VIDEO,
+        vars.clone(),
+        &[("f", "clip.mp4", "video/mp4", TINY_MP4)],
+    );
     let (status, resp) = post_multipart(&app, &owner, &ct, body.clone(), false).await;
     assert_eq!(status, 400, "no preflight header: {resp}");
     assert!(resp.to_string().contains("Preflight"), "{resp}");
@@ -348,28 +427,59 @@ async fn multipart_uploads_and_their_limits() {
         .bearer_auth(&owner.access)
         .header("Content-Type", &ct)
         .header("Apollo-Require-Preflight", "true")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(vec![Ok::<_, std::io::Error>(body.clone())])))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            vec![Ok::<_, std::io::Error>(body.clone())],
+        )))
         .send()
         .await
         .unwrap();
-    assert_eq!(chunked.status().as_u16(), 411, "chunked body without Content-Length");
+    assert_eq!(
+        chunked.status().as_u16(),
+        411,
+        "chunked body without Content-Length"
+    );
 
     let big = vec![0u8; 100 << 10];
-    let (ct2, body2) = multipart_body(UPLOAD_VIDEO, vars.clone(), &[("f", "big.mp4", "video/mp4", &big)]);
+    let (ct2, body2) = multipart_body(
+        UPLOAD_VIDEO,
+        vars.clone(),
+        &[("f", "big.mp4", "video/mp4", &big)],
+    );
     let (status, resp) = post_multipart(&app, &owner, &ct2, body2, true).await;
     assert_eq!(status, 413, "{resp}");
 
     // 1,000 files in the map are refused before any is read.
-    let map: serde_json::Map<String, Value> = (0..1000).map(|i| (i.to_string(), json!(["variables.f"]))).collect();
+    let map: serde_json::Map<String, Value> = (0..1000)
+        .map(|i| (i.to_string(), json!(["variables.f"])))
+        .collect();
     let mut many = Vec::new();
     let boundary = "manyfiles";
-    many.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{}\r\n", json!({"query": UPLOAD_VIDEO, "variables": vars})).as_bytes());
-    many.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{}\r\n", Value::Object(map)).as_bytes());
+    many.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{}\r\n",
+            json!({"query": UPLOAD_VIDEO, "variables": vars})
+        )
+        .as_bytes(),
+    );
+    many.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{}\r\n",
+            Value::Object(map)
+        )
+        .as_bytes(),
+    );
     for i in 0..1000 {
         many.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{i}\"; filename=\"a.mp4\"\r\nContent-Type: video/mp4\r\n\r\nx\r\n").as_bytes());
     }
     many.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let (status, resp) = post_multipart(&app, &owner, &format!("multipart/form-data; boundary={boundary}"), many, true).await;
+    let (status, resp) = post_multipart(
+        &app,
+        &owner,
+        &format!("multipart/form-data; boundary={boundary}"),
+        many,
+        true,
+    )
+    .await;
     assert_eq!(status, 413, "{resp}");
 
     // Declared as a video, but the bytes are a PNG, an HTML page; an SVG thumbnail.
@@ -386,25 +496,43 @@ async fn multipart_uploads_and_their_limits() {
         let (ct_header, body) = multipart_body(query, vars.clone(), &[("f", name, ct, bytes)]);
         let (status, resp) = post_multipart(&app, &owner, &ct_header, body, true).await;
         assert_eq!(status, 200);
-        assert_eq!(resp["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{name} {ct}: {resp}");
+        assert_eq!(
+            resp["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{name} {ct}: {resp}"
+        );
     }
     assert_eq!(app.count_rows("uploads").await, 0);
     assert_eq!(app.count_rows("media_jobs").await, 0);
-    assert!(walk(&app.data_dir.join("media")).iter().all(|p| p.starts_with(app.data_dir.join("media/.partial"))));
+    assert!(walk(&app.data_dir.join("media"))
+        .iter()
+        .all(|p| p.starts_with(app.data_dir.join("media/.partial"))));
     assert_eq!(video(&app, Some(&owner), &id).await["status"], "DRAFT");
 
     // Then the real thing: a video and a thumbnail.
     let (status, resp) = post_multipart(&app, &owner, &ct, body, true).await;
     assert_eq!(status, 200, "{resp}");
-    assert_eq!(resp["data"]["uploadVideo"]["status"], "PROCESSING", "{resp}");
-    let (ct3, body3) = multipart_body(UPLOAD_THUMB, vars.clone(), &[("f", "thumb.png", "image/png", THUMB_PNG)]);
+    assert_eq!(
+        resp["data"]["uploadVideo"]["status"], "PROCESSING",
+        "{resp}"
+    );
+    let (ct3, body3) = multipart_body(
+        UPLOAD_THUMB,
+        vars.clone(),
+        &[("f", "thumb.png", "image/png", THUMB_PNG)],
+    );
     let (_, resp) = post_multipart(&app, &owner, &ct3, body3, true).await;
-    let thumb_url = resp["data"]["uploadThumbnail"]["thumbnailUrl"].as_str().expect("thumbnail url").to_owned();
+    let thumb_url = resp["data"]["uploadThumbnail"]["thumbnailUrl"]
+        .as_str()
+        .expect("thumbnail url")
+        .to_owned();
     assert_eq!(fetch(&app, &thumb_url).await.1, THUMB_PNG);
     let v = wait_processed(&app, &owner, &id, Duration::from_secs(60)).await;
     assert_eq!(v["status"], "READY", "{v}");
     // The uploaded thumbnail wins over the generated one, and both uploads are versions.
-    assert_eq!(fetch(&app, v["thumbnailUrl"].as_str().unwrap()).await.1, THUMB_PNG);
+    assert_eq!(
+        fetch(&app, v["thumbnailUrl"].as_str().unwrap()).await.1,
+        THUMB_PNG
+    );
     assert_eq!(v["versions"].as_array().unwrap().len(), 3, "{v}");
 }
 
@@ -430,18 +558,37 @@ async fn direct_upload_bad_input() {
         ("x.mp4", "image/svg+xml", 10, "input.contentType"),
         ("x.mp4", "video/mp4", 0, "input.sizeBytes"),
     ] {
-        let r = request_ticket(&app, &owner, &id, json!({ "filename": filename, "contentType": content_type, "sizeBytes": size })).await;
+        let r = request_ticket(
+            &app,
+            &owner,
+            &id,
+            json!({ "filename": filename, "contentType": content_type, "sizeBytes": size }),
+        )
+        .await;
         assert_eq!(r.code(), "BAD_USER_INPUT", "{filename:?}: {}", r.body);
-        assert_eq!(r.body["errors"][0]["extensions"]["field"], field, "{filename:?}: {}", r.body);
+        assert_eq!(
+            r.body["errors"][0]["extensions"]["field"], field,
+            "{filename:?}: {}",
+            r.body
+        );
     }
-    let r = request_ticket(&app, &owner, &id, json!({ "filename": "x.mp4", "contentType": "video/mp4", "sizeBytes": 2 << 20 })).await;
+    let r = request_ticket(
+        &app,
+        &owner,
+        &id,
+        json!({ "filename": "x.mp4", "contentType": "video/mp4", "sizeBytes": 2 << 20 }),
+    )
+    .await;
     assert_eq!(r.code(), "PAYLOAD_TOO_LARGE", "{}", r.body);
 
     // Completing without uploading; a PNG or HTML on a video ticket; a short upload.
     let t = ticket(&app, &owner, &id, TINY_MP4).await;
     let r = complete(&app, &owner, t["uploadId"].as_str().unwrap()).await;
     assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.body);
-    for fake in [THUMB_PNG.to_vec(), b"<html><script>alert(1)</script></html>".to_vec()] {
+    for fake in [
+        THUMB_PNG.to_vec(),
+        b"<html><script>alert(1)</script></html>".to_vec(),
+    ] {
         let t = ticket(&app, &owner, &id, &fake).await;
         assert!(matches!(send(&app, &t, &fake).await, 200 | 201));
         let r = complete(&app, &owner, t["uploadId"].as_str().unwrap()).await;
@@ -459,16 +606,32 @@ async fn direct_upload_bad_input() {
         .client
         .put(url)
         .header("Content-Type", "video/mp4")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(vec![Ok::<_, std::io::Error>(TINY_MP4.to_vec())])))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            vec![Ok::<_, std::io::Error>(TINY_MP4.to_vec())],
+        )))
         .send()
         .await
         .unwrap();
     assert_eq!(chunked.status().as_u16(), 411);
     let huge = vec![0u8; (1 << 20) + 1];
-    let resp = app.client.put(url).header("Content-Type", "video/mp4").body(huge).send().await.unwrap();
+    let resp = app
+        .client
+        .put(url)
+        .header("Content-Type", "video/mp4")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 413);
     let tampered = url.replace("max=", "max=9");
-    let resp = app.client.put(&tampered).header("Content-Type", "video/mp4").body(TINY_MP4.to_vec()).send().await.unwrap();
+    let resp = app
+        .client
+        .put(&tampered)
+        .header("Content-Type", "video/mp4")
+        .body(TINY_MP4.to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 403);
 
     // Nothing was accepted: the video is still a DRAFT with its first version only.
@@ -511,10 +674,17 @@ fn flaky_ffprobe(dir: &Path, flag: &Path) -> PathBuf {
 }
 
 async fn upload_multipart(app: &TestApp, user: &User, id: &str, bytes: &[u8]) {
-    let (ct, body) = multipart_body(UPLOAD_VIDEO, json!({ "v": id, "f": null }), &[("f", "clip.mp4", "video/mp4", bytes)]);
+    let (ct, body) = multipart_body(
+        UPLOAD_VIDEO,
+        json!({ "v": id, "f": null }),
+        &[("f", "clip.mp4", "video/mp4", bytes)],
+    );
     let (status, resp) = post_multipart(app, user, &ct, body, true).await;
     assert_eq!(status, 200, "{resp}");
-    assert_eq!(resp["data"]["uploadVideo"]["status"], "PROCESSING", "{resp}");
+    assert_eq!(
+        resp["data"]["uploadVideo"]["status"], "PROCESSING",
+        "{resp}"
+    );
 }
 
 #[tokio::test]
@@ -541,35 +711,68 @@ async fn failing_jobs_retry_with_backoff_then_die_and_can_be_retried() {
     upload_multipart(&app, &owner, &id, TINY_MP4).await;
     let v = wait_processed(&app, &owner, &id, Duration::from_secs(60)).await;
     // Three attempts with 200 ms and 400 ms between them.
-    assert!(started.elapsed() >= Duration::from_millis(600), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(v["status"], "FAILED", "{v}");
-    assert!(v["processing"]["error"].as_str().unwrap().contains("simulated probe failure"), "{v}");
+    assert!(
+        v["processing"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("simulated probe failure"),
+        "{v}"
+    );
     let job = &v["processingJob"];
     assert_eq!(job["status"], "DEAD");
     assert_eq!(job["attempts"], 3);
-    let m = app.gql_as(Some(&owner.access), "{ queueMetrics { deadJobs pendingJobs } }", json!({})).await;
+    let m = app
+        .gql_as(
+            Some(&owner.access),
+            "{ queueMetrics { deadJobs pendingJobs } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(m.data()["queueMetrics"]["deadJobs"], 1);
 
     // The tool works again: retryProcessing re-runs the same job to READY.
     std::fs::remove_file(&flag).unwrap();
     let retry = "mutation($v: ID!) { retryProcessing(videoId: $v) { id status attempts } }";
     let other = app.register("retry_other").await;
-    assert!(["FORBIDDEN", "NOT_FOUND"].contains(&app.gql_as(Some(&other.access), retry, json!({ "v": id })).await.code()));
-    let r = app.gql_as(Some(&owner.access), retry, json!({ "v": id })).await;
+    assert!(["FORBIDDEN", "NOT_FOUND"].contains(
+        &app.gql_as(Some(&other.access), retry, json!({ "v": id }))
+            .await
+            .code()
+    ));
+    let r = app
+        .gql_as(Some(&owner.access), retry, json!({ "v": id }))
+        .await;
     assert_eq!(r.data()["retryProcessing"]["id"], job["id"]);
     assert_eq!(r.data()["retryProcessing"]["status"], "QUEUED");
     let v = wait_processed(&app, &owner, &id, Duration::from_secs(60)).await;
     assert_eq!(v["status"], "READY", "{v}");
     assert_eq!(v["processingJob"]["attempts"], 1);
     assert_eq!(v["width"], 160);
-    assert_eq!(app.gql_as(Some(&owner.access), retry, json!({ "v": id })).await.code(), "CONFLICT");
+    assert_eq!(
+        app.gql_as(Some(&owner.access), retry, json!({ "v": id }))
+            .await
+            .code(),
+        "CONFLICT"
+    );
 
     // A truncated video: every attempt fails with a reason, then it is FAILED.
     let broken = app.create_video(&owner, "Broken", json!({})).await;
     upload_multipart(&app, &owner, &broken, &TINY_MP4[..1200]).await;
     let v = wait_processed(&app, &owner, &broken, Duration::from_secs(60)).await;
     assert_eq!(v["status"], "FAILED", "{v}");
-    assert!(v["processing"]["error"].as_str().unwrap().contains("could not read"), "{v}");
+    assert!(
+        v["processing"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not read"),
+        "{v}"
+    );
     assert_eq!(v["processingJob"]["status"], "DEAD");
 }
 
@@ -590,6 +793,15 @@ async fn without_ffmpeg_videos_become_ready_with_size_and_type() {
     assert_eq!(v["status"], "READY", "{v}");
     assert_eq!(v["format"], "video/mp4");
     assert_eq!(v["sizeBytes"], TINY_MP4.len());
-    assert!(v["durationSeconds"].is_null() && v["thumbnailUrl"].is_null(), "{v}");
-    assert!(v["processing"]["note"].as_str().unwrap().contains("ffprobe"), "{v}");
+    assert!(
+        v["durationSeconds"].is_null() && v["thumbnailUrl"].is_null(),
+        "{v}"
+    );
+    assert!(
+        v["processing"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("ffprobe"),
+        "{v}"
+    );
 }

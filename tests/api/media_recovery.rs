@@ -28,8 +28,17 @@ fn hanging_ffprobe(dir: &std::path::Path) -> (std::path::PathBuf, std::path::Pat
 
 async fn ready(app: &TestApp) {
     let started = Instant::now();
-    while app.client.get(app.url("/health/live")).send().await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+    while app
+        .client
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -46,10 +55,17 @@ async fn a_job_killed_mid_run_runs_again_after_restart() {
     let vars = [
         ("REELGRAPH_FFPROBE", script.as_str()),
         ("REELGRAPH_JOB_HEARTBEAT_SECONDS", "1"),
-        ("REELGRAPH_JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
+        (
+            "REELGRAPH_JWT_SECRET",
+            "test-secret-test-secret-test-secret-0123",
+        ),
     ];
     let (server, port) = env.serve_with(&vars);
-    let app = TestApp::at(format!("127.0.0.1:{port}").parse().unwrap(), env.data.path().into(), env.database_url.clone());
+    let app = TestApp::at(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        env.data.path().into(),
+        env.database_url.clone(),
+    );
     ready(&app).await;
     let owner = app.register("crash_owner").await;
     let id = app.create_video(&owner, "Crash", json!({})).await;
@@ -64,7 +80,10 @@ async fn a_job_killed_mid_run_runs_again_after_restart() {
     // The job is in its probe stage when the process dies.
     let started = Instant::now();
     while !marker.exists() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the job never started");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the job never started"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let before: Value = crate::media::video(&app, Some(&owner), &id).await;
@@ -73,7 +92,11 @@ async fn a_job_killed_mid_run_runs_again_after_restart() {
     server.kill();
 
     let (_server, port) = env.serve_with(&vars);
-    let app = TestApp::at(format!("127.0.0.1:{port}").parse().unwrap(), env.data.path().into(), env.database_url.clone());
+    let app = TestApp::at(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        env.data.path().into(),
+        env.database_url.clone(),
+    );
     ready(&app).await;
     let v = wait_processed(&app, &owner, &id, Duration::from_secs(90)).await;
     assert_eq!(v["status"], "READY", "{v}");

@@ -144,7 +144,9 @@ pub async fn graphql(
     } else if multipart::is_multipart(req) {
         match multipart::read_multipart(req, body, *multipart_limits).await {
             Ok(batch) => batch,
-            Err((status, code, message)) => return reject(status, media, code, &message, &request_id),
+            Err((status, code, message)) => {
+                return reject(status, media, code, &message, &request_id)
+            }
         }
     } else {
         if !is_json_content_type(req) {

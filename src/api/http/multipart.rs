@@ -32,16 +32,27 @@ const PREFLIGHT_HEADERS: [&str; 2] = ["apollo-require-preflight", "x-apollo-oper
 type Rejection = (StatusCode, ErrorCode, String);
 
 fn bad(message: impl Into<String>) -> Rejection {
-    (StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, message.into())
+    (
+        StatusCode::BAD_REQUEST,
+        ErrorCode::BadUserInput,
+        message.into(),
+    )
 }
 
 fn too_large(message: impl Into<String>) -> Rejection {
-    (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, message.into())
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::PayloadTooLarge,
+        message.into(),
+    )
 }
 
 pub(super) fn is_multipart(req: &Request) -> bool {
-    req.header(header::CONTENT_TYPE)
-        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+    req.header(header::CONTENT_TYPE).is_some_and(|ct| {
+        ct.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/form-data")
+    })
 }
 
 fn multer_error(e: multer::Error) -> Rejection {
@@ -83,9 +94,12 @@ pub(super) async fn read_multipart(
             "multipart requests need a Content-Length".into(),
         ));
     };
-    let max_body = limits.max_file_bytes * limits.max_files as u64 + MAX_OPERATIONS_BYTES + MAX_MAP_BYTES;
+    let max_body =
+        limits.max_file_bytes * limits.max_files as u64 + MAX_OPERATIONS_BYTES + MAX_MAP_BYTES;
     if length > max_body {
-        return Err(too_large(format!("request body is larger than {max_body} bytes")));
+        return Err(too_large(format!(
+            "request body is larger than {max_body} bytes"
+        )));
     }
     let constraints = multer::Constraints::new().size_limit(
         multer::SizeLimit::new()
@@ -94,7 +108,8 @@ pub(super) async fn read_multipart(
             .for_field("operations", MAX_OPERATIONS_BYTES)
             .for_field("map", MAX_MAP_BYTES),
     );
-    let mut multipart = multer::Multipart::with_constraints(body.into_bytes_stream(), boundary, constraints);
+    let mut multipart =
+        multer::Multipart::with_constraints(body.into_bytes_stream(), boundary, constraints);
 
     let mut batch: Option<BatchRequest> = None;
     let mut map: Option<HashMap<String, Vec<String>>> = None;
@@ -121,10 +136,14 @@ pub(super) async fn read_multipart(
             }
             _ => {
                 let Some(map) = &map else {
-                    return Err(bad("the operations and map parts must come before any file"));
+                    return Err(bad(
+                        "the operations and map parts must come before any file",
+                    ));
                 };
                 if !map.contains_key(&name) || files.contains_key(&name) {
-                    return Err(bad(format!("file part {name:?} is not in the map, or repeated")));
+                    return Err(bad(format!(
+                        "file part {name:?} is not in the map, or repeated"
+                    )));
                 }
                 let filename = field.file_name().unwrap_or_default().to_owned();
                 let content_type = field.content_type().map(ToString::to_string);
@@ -178,7 +197,11 @@ pub(super) async fn read_multipart(
 async fn spool(mut field: multer::Field<'_>) -> Result<std::fs::File, Rejection> {
     let internal = |e: std::io::Error| {
         tracing::error!(error = %e, "cannot spool an upload");
-        (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error".to_owned())
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "internal error".to_owned(),
+        )
     };
     let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(internal)?);
     while let Some(chunk) = field.next().await {

@@ -292,11 +292,7 @@ impl MediaMutation {
     ) -> async_graphql::Result<JobView> {
         let id = parse_video_id(&video_id)?;
         Ok(JobView(
-            ctx.state()
-                .media
-                .retry(ctx.viewer(), id)
-                .await
-                .gql()?,
+            ctx.state().media.retry(ctx.viewer(), id).await.gql()?,
         ))
     }
 }

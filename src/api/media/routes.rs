@@ -76,7 +76,10 @@ pub async fn upload_media(
     if length > grant.max_bytes {
         return plain(
             StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("at most {} bytes may be uploaded with this URL", grant.max_bytes),
+            &format!(
+                "at most {} bytes may be uploaded with this URL",
+                grant.max_bytes
+            ),
         );
     }
     if store.path_of(&key).exists() {
@@ -156,9 +159,18 @@ pub async fn read_media(
         Ok(resp) => {
             let mut resp = resp.into_response();
             let headers = resp.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime_of(&key)));
-            headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(mime_of(&key)),
+            );
+            headers.insert(
+                "x-content-type-options",
+                HeaderValue::from_static("nosniff"),
+            );
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=300"),
+            );
             resp
         }
         Err(e) => poem::Error::from(e).into_response(),

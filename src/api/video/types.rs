@@ -188,7 +188,11 @@ impl VideoView {
     /// A signed URL to the media, valid for 15 minutes: for everyone who may see the
     /// video once it is READY, for its owner and admins as soon as it is uploaded.
     async fn media_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        ctx.state().media.media_url(ctx.viewer(), &self.0).await.gql()
+        ctx.state()
+            .media
+            .media_url(ctx.viewer(), &self.0)
+            .await
+            .gql()
     }
 
     /// A signed URL to the thumbnail (uploaded, or made by processing), valid for 15 minutes.

@@ -46,7 +46,12 @@ impl MediaKind {
 
     /// The accepted declared content type, by its MIME type.
     pub fn format_for_mime(self, mime: &str) -> DomainResult<&'static Format> {
-        let mime = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let mime = mime
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         self.formats()
             .iter()
             .find(|f| f.mime == mime || f.aliases.contains(&mime.as_str()))
@@ -257,7 +262,10 @@ mod tests {
     #[test]
     fn filenames_are_plain_names_with_accepted_extensions() {
         let ok = |n: &str| clean_filename(n, MediaKind::Video, "f");
-        assert_eq!(ok(" Holiday 2026.MP4 ").ok().as_deref(), Some("Holiday 2026.MP4"));
+        assert_eq!(
+            ok(" Holiday 2026.MP4 ").ok().as_deref(),
+            Some("Holiday 2026.MP4")
+        );
         assert!(ok("猫.webm").is_ok());
         for bad in [
             "../../etc/passwd",

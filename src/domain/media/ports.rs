@@ -38,7 +38,12 @@ pub trait MediaStore: Send + Sync {
     /// Up to `len` bytes from the start of the object.
     async fn read_head(&self, key: &str, len: u64) -> DomainResult<Vec<u8>>;
     /// Stores a local file, read from its start, under `key`; returns its size.
-    async fn put_file(&self, key: &str, content_type: &str, file: std::fs::File) -> DomainResult<u64>;
+    async fn put_file(
+        &self,
+        key: &str,
+        content_type: &str,
+        file: std::fs::File,
+    ) -> DomainResult<u64>;
     /// Copies the object into a local file; returns its size.
     async fn fetch_to(&self, key: &str, path: &Path) -> DomainResult<u64>;
     async fn delete(&self, key: &str) -> DomainResult<()>;
@@ -88,8 +93,13 @@ pub trait MediaRepository: Send + Sync {
     /// more attempt. `None` when the job is finished, dead or unknown.
     async fn start_attempt(&self, id: JobId, now: DateTime<Utc>) -> DomainResult<Option<Job>>;
     /// Records the stage and progress on the job and on its video.
-    async fn progress(&self, job: &Job, stage: &str, progress: i32, now: DateTime<Utc>)
-        -> DomainResult<()>;
+    async fn progress(
+        &self,
+        job: &Job,
+        stage: &str,
+        progress: i32,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()>;
     /// The job succeeded: the video becomes READY with `facts`; a generated thumbnail is
     /// used unless the owner uploaded one. `note` says what could not be learnt.
     async fn succeed(

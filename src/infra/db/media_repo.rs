@@ -78,7 +78,10 @@ async fn set_video_processing<C: ConnectionTrait>(
     let mut update = video::Entity::update_many()
         .col_expr(video::Column::ProcessingStage, Expr::value(stage))
         .col_expr(video::Column::ProcessingProgress, Expr::value(progress))
-        .col_expr(video::Column::ProcessingError, Expr::value(error.map(str::to_owned)))
+        .col_expr(
+            video::Column::ProcessingError,
+            Expr::value(error.map(str::to_owned)),
+        )
         .col_expr(video::Column::ProcessingUpdatedAt, Expr::value(now))
         .col_expr(video::Column::UpdatedAt, Expr::value(now));
     if let Some(status) = status {
@@ -243,7 +246,10 @@ impl MediaRepository for SqlMediaRepository {
     async fn start_attempt(&self, id: JobId, now: DateTime<Utc>) -> DomainResult<Option<Job>> {
         let txn = self.db.write().await.map_err(db_err)?;
         let res = media_job::Entity::update_many()
-            .col_expr(media_job::Column::Status, Expr::value(JobStatus::Running.as_str()))
+            .col_expr(
+                media_job::Column::Status,
+                Expr::value(JobStatus::Running.as_str()),
+            )
             .col_expr(
                 media_job::Column::Attempts,
                 Expr::col(media_job::Column::Attempts).add(1),
@@ -316,10 +322,16 @@ impl MediaRepository for SqlMediaRepository {
     ) -> DomainResult<()> {
         let txn = self.db.write().await.map_err(db_err)?;
         media_job::Entity::update_many()
-            .col_expr(media_job::Column::Status, Expr::value(JobStatus::Succeeded.as_str()))
+            .col_expr(
+                media_job::Column::Status,
+                Expr::value(JobStatus::Succeeded.as_str()),
+            )
             .col_expr(media_job::Column::Stage, Expr::value("done"))
             .col_expr(media_job::Column::Progress, Expr::value(100))
-            .col_expr(media_job::Column::Error, Expr::value(Option::<String>::None))
+            .col_expr(
+                media_job::Column::Error,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(media_job::Column::UpdatedAt, Expr::value(now))
             .col_expr(media_job::Column::FinishedAt, Expr::value(now))
             .filter(media_job::Column::Id.eq(job.id.as_uuid()))
@@ -412,15 +424,27 @@ impl MediaRepository for SqlMediaRepository {
     async fn requeue(&self, id: JobId, now: DateTime<Utc>) -> DomainResult<Job> {
         let txn = self.db.write().await.map_err(db_err)?;
         let res = media_job::Entity::update_many()
-            .col_expr(media_job::Column::Status, Expr::value(JobStatus::Queued.as_str()))
+            .col_expr(
+                media_job::Column::Status,
+                Expr::value(JobStatus::Queued.as_str()),
+            )
             .col_expr(media_job::Column::Attempts, Expr::value(0))
             .col_expr(media_job::Column::Stage, Expr::value("queued"))
             .col_expr(media_job::Column::Progress, Expr::value(0))
-            .col_expr(media_job::Column::Error, Expr::value(Option::<String>::None))
+            .col_expr(
+                media_job::Column::Error,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(media_job::Column::UpdatedAt, Expr::value(now))
-            .col_expr(media_job::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(
+                media_job::Column::FinishedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .filter(media_job::Column::Id.eq(id.as_uuid()))
-            .filter(media_job::Column::Status.is_in([JobStatus::Dead.as_str(), JobStatus::Failed.as_str()]))
+            .filter(
+                media_job::Column::Status
+                    .is_in([JobStatus::Dead.as_str(), JobStatus::Failed.as_str()]),
+            )
             .exec(&txn)
             .await
             .map_err(db_err)?;
@@ -451,7 +475,10 @@ impl MediaRepository for SqlMediaRepository {
 
     async fn waiting_since(&self, before: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Job>> {
         media_job::Entity::find()
-            .filter(media_job::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Failed.as_str()]))
+            .filter(
+                media_job::Column::Status
+                    .is_in([JobStatus::Queued.as_str(), JobStatus::Failed.as_str()]),
+            )
             .filter(media_job::Column::UpdatedAt.lt(before))
             .order_by_asc(media_job::Column::UpdatedAt)
             .limit(limit)

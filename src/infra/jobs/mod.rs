@@ -161,7 +161,10 @@ impl ApalisQueue {
     }
 }
 
-async fn handle(task: ProcessMediaTask, processor: Data<Arc<MediaProcessor>>) -> Result<(), BoxDynError> {
+async fn handle(
+    task: ProcessMediaTask,
+    processor: Data<Arc<MediaProcessor>>,
+) -> Result<(), BoxDynError> {
     let id = JobId::from_uuid(task.job_id);
     if let Err(e) = processor.run(id).await {
         // The attempt's outcome could not be recorded (database down): fail the task so

@@ -12,7 +12,9 @@ use tokio::process::Command;
 
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
-use crate::domain::media::{sniff, Job, JobQueue, JobStatus, MediaFacts, MediaKind, MediaRepository, MediaStore};
+use crate::domain::media::{
+    sniff, Job, JobQueue, JobStatus, MediaFacts, MediaKind, MediaRepository, MediaStore,
+};
 use crate::domain::{DomainError, JobId};
 
 /// External programs, each `None` when it cannot be run here.
@@ -100,8 +102,14 @@ async fn run_tool(mut cmd: Command, what: &str) -> Result<Vec<u8>, Failure> {
         .map_err(|e| Failure(format!("cannot run {what}: {e}")))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let line = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("no output");
-        return Err(Failure(format!("{what} could not read the file: {}", line.trim())));
+        let line = stderr
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("no output");
+        return Err(Failure(format!(
+            "{what} could not read the file: {}",
+            line.trim()
+        )));
     }
     Ok(out.stdout)
 }
@@ -120,9 +128,16 @@ impl MediaProcessor {
             Ok(()) => Ok(()),
             Err(Failure(message)) => {
                 let last = job.attempts >= job.max_attempts;
-                let status = if last { JobStatus::Dead } else { JobStatus::Failed };
+                let status = if last {
+                    JobStatus::Dead
+                } else {
+                    JobStatus::Failed
+                };
                 let error = if last {
-                    format!("attempt {} of {} failed: {message}", job.attempts, job.max_attempts)
+                    format!(
+                        "attempt {} of {} failed: {message}",
+                        job.attempts, job.max_attempts
+                    )
                 } else {
                     let delay = self.backoff_for(job.attempts);
                     format!(
@@ -135,8 +150,14 @@ impl MediaProcessor {
                 tracing::warn!(job = %job.id, video = %job.video_id, attempt = job.attempts, %error, "media job attempt failed");
                 self.repo.fail(&job, status, &error, clock::now()).await?;
                 if !last {
-                    let job = self.repo.job(job.id).await?.ok_or(DomainError::NotFound("job"))?;
-                    self.queue.enqueue(&job, self.backoff_for(job.attempts)).await?;
+                    let job = self
+                        .repo
+                        .job(job.id)
+                        .await?
+                        .ok_or(DomainError::NotFound("job"))?;
+                    self.queue
+                        .enqueue(&job, self.backoff_for(job.attempts))
+                        .await?;
                 }
                 Ok(())
             }
@@ -177,8 +198,15 @@ impl MediaProcessor {
         let mut has_video = false;
         if let Some(ffprobe) = &self.tools.ffprobe {
             let mut cmd = Command::new(ffprobe);
-            cmd.args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
-                .arg(&local);
+            cmd.args([
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_format",
+                "-show_streams",
+            ])
+            .arg(&local);
             let out = run_tool(cmd, "ffprobe").await?;
             let probe: Probe = serde_json::from_slice(&out)
                 .map_err(|e| Failure(format!("ffprobe gave unreadable output: {e}")))?;
@@ -199,7 +227,9 @@ impl MediaProcessor {
                 .and_then(|d| d.parse::<f64>().ok())
                 .filter(|d| d.is_finite() && *d > 0.0);
             if duration.is_none() {
-                return Err(Failure("the file has no readable duration (truncated or corrupt?)".into()));
+                return Err(Failure(
+                    "the file has no readable duration (truncated or corrupt?)".into(),
+                ));
             }
             facts.duration_seconds = duration;
             // ffprobe names demuxers ("mov,mp4,m4a,..."); the sniffed format is precise.
@@ -211,7 +241,9 @@ impl MediaProcessor {
         } else {
             missing.push("ffprobe (duration, width, height, codec)");
         }
-        self.repo.progress(job, "thumbnail", 50, clock::now()).await?;
+        self.repo
+            .progress(job, "thumbnail", 50, clock::now())
+            .await?;
         let mut thumbnail_key = None;
         match (&self.tools.ffmpeg, facts.duration_seconds) {
             (Some(ffmpeg), Some(duration)) if has_video => {
@@ -220,7 +252,16 @@ impl MediaProcessor {
                 let mut cmd = Command::new(ffmpeg);
                 cmd.args(["-nostdin", "-v", "error", "-y", "-ss", &at, "-i"])
                     .arg(&local)
-                    .args(["-frames:v", "1", "-vf", "scale='min(640,iw)':-2", "-q:v", "3", "-f", "image2"])
+                    .args([
+                        "-frames:v",
+                        "1",
+                        "-vf",
+                        "scale='min(640,iw)':-2",
+                        "-q:v",
+                        "3",
+                        "-f",
+                        "image2",
+                    ])
                     .arg(&out);
                 run_tool(cmd, "ffmpeg").await?;
                 let key = auto_thumbnail_key(job);
@@ -232,9 +273,14 @@ impl MediaProcessor {
             (None, _) => missing.push("ffmpeg (thumbnail)"),
             _ => {}
         }
-        self.repo.progress(job, "finalize", 90, clock::now()).await?;
+        self.repo
+            .progress(job, "finalize", 90, clock::now())
+            .await?;
         let note = (!missing.is_empty()).then(|| {
-            format!("processed without {}: only size and type are known", missing.join(" and "))
+            format!(
+                "processed without {}: only size and type are known",
+                missing.join(" and ")
+            )
         });
         self.repo
             .succeed(job, facts, thumbnail_key, note, clock::now())

@@ -72,10 +72,15 @@ fn from_offset(t: Option<time::OffsetDateTime>) -> Option<DateTime<Utc>> {
 
 impl AzureStore {
     /// Connects and creates the container when it is missing.
-    pub async fn connect(account_url: &str, container: &str, auth: AzureAuth) -> anyhow::Result<Self> {
+    pub async fn connect(
+        account_url: &str,
+        container: &str,
+        auth: AzureAuth,
+    ) -> anyhow::Result<Self> {
         let account_url = account_url.trim_end_matches('/').to_owned();
-        let account = account_name(&account_url)
-            .ok_or_else(|| anyhow::anyhow!("cannot tell the storage account from {account_url:?}"))?;
+        let account = account_name(&account_url).ok_or_else(|| {
+            anyhow::anyhow!("cannot tell the storage account from {account_url:?}")
+        })?;
         let store = Self {
             account_url,
             account,
@@ -84,11 +89,17 @@ impl AzureStore {
             delegation: Mutex::new(None),
         };
         let client = store.container_client(Duration::minutes(5))?;
-        if !client.exists().await.map_err(|e| anyhow::Error::new(e).context("cannot reach Azure Blob Storage"))? {
+        if !client
+            .exists()
+            .await
+            .map_err(|e| anyhow::Error::new(e).context("cannot reach Azure Blob Storage"))?
+        {
             match client.create(None).await {
                 Ok(_) => tracing::info!(container, "created the media container"),
                 Err(e) if e.http_status() == Some(StatusCode::Conflict) => {}
-                Err(e) => return Err(anyhow::Error::new(e).context("cannot create the media container")),
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context("cannot create the media container"))
+                }
             }
         }
         Ok(store)
@@ -100,7 +111,8 @@ impl AzureStore {
 
     fn with_query(base: &str, query: &[(&'static str, String)]) -> DomainResult<Url> {
         let mut url = Url::parse(base).map_err(|e| DomainError::internal(anyhow::Error::new(e)))?;
-        url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        url.query_pairs_mut()
+            .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         Ok(url)
     }
 
@@ -127,13 +139,20 @@ impl AzureStore {
     }
 
     /// A user-delegation key valid for at least another hour, fetched when needed.
-    async fn delegation_key(&self, credential: &Arc<dyn TokenCredential>) -> DomainResult<DelegationKey> {
+    async fn delegation_key(
+        &self,
+        credential: &Arc<dyn TokenCredential>,
+    ) -> DomainResult<DelegationKey> {
         let mut cached = self.delegation.lock().await;
-        if let Some(key) = cached.as_ref().filter(|k| k.expiry > Utc::now() + Duration::hours(1)) {
+        if let Some(key) = cached
+            .as_ref()
+            .filter(|k| k.expiry > Utc::now() + Duration::hours(1))
+        {
             return Ok(key.clone());
         }
         let service = BlobServiceClient::new(
-            Url::parse(&self.account_url).map_err(|e| DomainError::internal(anyhow::Error::new(e)))?,
+            Url::parse(&self.account_url)
+                .map_err(|e| DomainError::internal(anyhow::Error::new(e)))?,
             Some(credential.clone()),
             None,
         )
@@ -144,7 +163,8 @@ impl AzureStore {
             expiry: to_offset(now + Duration::hours(6)),
             ..Default::default()
         };
-        let content = RequestContent::try_from(info).map_err(|e| azure_err("bad key request", e))?;
+        let content =
+            RequestContent::try_from(info).map_err(|e| azure_err("bad key request", e))?;
         let key = service
             .get_user_delegation_key(content, None)
             .await
@@ -222,7 +242,8 @@ impl MediaStore for AzureStore {
 
     async fn read_url(&self, key: &str, expires_at: DateTime<Utc>) -> DomainResult<String> {
         let content_type = mime_of(key);
-        self.signed_blob_url(key, "r", expires_at, Some(content_type)).await
+        self.signed_blob_url(key, "r", expires_at, Some(content_type))
+            .await
     }
 
     async fn size(&self, key: &str) -> DomainResult<Option<u64>> {
@@ -255,17 +276,28 @@ impl MediaStore for AzureStore {
 
     /// Sends the file in 8 MiB blocks (Put Block, then Put Block List), so memory stays
     /// flat whatever its size.
-    async fn put_file(&self, key: &str, content_type: &str, file: std::fs::File) -> DomainResult<u64> {
+    async fn put_file(
+        &self,
+        key: &str,
+        content_type: &str,
+        file: std::fs::File,
+    ) -> DomainResult<u64> {
         use tokio::io::AsyncReadExt;
         const BLOCK: usize = 8 << 20;
-        let io = |e: std::io::Error| DomainError::internal(anyhow::Error::new(e).context("cannot read media file"));
+        let io = |e: std::io::Error| {
+            DomainError::internal(anyhow::Error::new(e).context("cannot read media file"))
+        };
         let client = self.blob(key)?.block_blob_client();
         let mut file = tokio::fs::File::from_std(file);
         let mut ids = Vec::new();
         let mut size = 0u64;
         loop {
             let mut buf = Vec::with_capacity(BLOCK);
-            (&mut file).take(BLOCK as u64).read_to_end(&mut buf).await.map_err(io)?;
+            (&mut file)
+                .take(BLOCK as u64)
+                .read_to_end(&mut buf)
+                .await
+                .map_err(io)?;
             if buf.is_empty() && !ids.is_empty() {
                 break;
             }
@@ -305,7 +337,9 @@ impl MediaStore for AzureStore {
             .download(None)
             .await
             .map_err(|e| azure_err("cannot download blob", e))?;
-        let io = |e: std::io::Error| DomainError::internal(anyhow::Error::new(e).context("cannot write media file"));
+        let io = |e: std::io::Error| {
+            DomainError::internal(anyhow::Error::new(e).context("cannot write media file"))
+        };
         let mut file = tokio::fs::File::create(path).await.map_err(io)?;
         let mut body = result.body;
         let mut size = 0u64;
@@ -348,7 +382,10 @@ mod tests {
 
     #[test]
     fn account_names_come_from_host_or_emulator_path() {
-        assert_eq!(account_name("https://acct.blob.core.windows.net").as_deref(), Some("acct"));
+        assert_eq!(
+            account_name("https://acct.blob.core.windows.net").as_deref(),
+            Some("acct")
+        );
         assert_eq!(
             account_name("http://127.0.0.1:10000/devstoreaccount1").as_deref(),
             Some("devstoreaccount1")

@@ -75,13 +75,21 @@ impl FolderStore {
         hex::encode(Self::hmac(&self.key, message))
     }
 
-    fn check(&self, message: &str, sig: &str, exp: i64, now: DateTime<Utc>) -> Result<(), UrlError> {
+    fn check(
+        &self,
+        message: &str,
+        sig: &str,
+        exp: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), UrlError> {
         let given = hex::decode(sig).map_err(|_| UrlError::BadSignature)?;
         // Constant-time comparison through the MAC itself.
         #[allow(clippy::expect_used)]
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
         mac.update(message.as_bytes());
-        mac.verify_slice(&given).map_err(|_| UrlError::BadSignature)?;
+        mac.verify_slice(&given)
+            .map_err(|_| UrlError::BadSignature)?;
         if now.timestamp() > exp {
             return Err(UrlError::Expired);
         }
@@ -108,14 +116,25 @@ impl FolderStore {
         if !is_valid_key(key) {
             return Err(UrlError::BadSignature);
         }
-        self.check(&Self::upload_message(key, exp, max, content_type), sig, exp, now)?;
+        self.check(
+            &Self::upload_message(key, exp, max, content_type),
+            sig,
+            exp,
+            now,
+        )?;
         Ok(UploadGrant {
             max_bytes: max,
             content_type: content_type.to_owned(),
         })
     }
 
-    pub fn verify_read(&self, key: &str, exp: i64, sig: &str, now: DateTime<Utc>) -> Result<(), UrlError> {
+    pub fn verify_read(
+        &self,
+        key: &str,
+        exp: i64,
+        sig: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), UrlError> {
         if !is_valid_key(key) {
             return Err(UrlError::BadSignature);
         }
@@ -136,7 +155,9 @@ impl FolderStore {
 
     fn checked_path(&self, key: &str) -> DomainResult<PathBuf> {
         if !is_valid_key(key) {
-            return Err(DomainError::internal(anyhow::anyhow!("invalid media key {key:?}")));
+            return Err(DomainError::internal(anyhow::anyhow!(
+                "invalid media key {key:?}"
+            )));
         }
         Ok(self.path_of(key))
     }
@@ -196,7 +217,10 @@ impl MediaStore for FolderStore {
         self.checked_path(key)?;
         let exp = expires_at.timestamp();
         let sig = self.signature(&Self::read_message(key, exp));
-        Ok(format!("{}/media/files/{key}?exp={exp}&sig={sig}", self.public_url))
+        Ok(format!(
+            "{}/media/files/{key}?exp={exp}&sig={sig}",
+            self.public_url
+        ))
     }
 
     async fn size(&self, key: &str) -> DomainResult<Option<u64>> {
@@ -219,7 +243,12 @@ impl MediaStore for FolderStore {
         Ok(out)
     }
 
-    async fn put_file(&self, key: &str, _content_type: &str, file: std::fs::File) -> DomainResult<u64> {
+    async fn put_file(
+        &self,
+        key: &str,
+        _content_type: &str,
+        file: std::fs::File,
+    ) -> DomainResult<u64> {
         let target = self.checked_path(key)?;
         if let Some(parent) = target.parent() {
             tokio::fs::create_dir_all(parent)
@@ -234,7 +263,9 @@ impl MediaStore for FolderStore {
         let size = tokio::io::copy(&mut from, &mut to)
             .await
             .map_err(|e| io_err("cannot store media", e))?;
-        to.sync_all().await.map_err(|e| io_err("cannot store media", e))?;
+        to.sync_all()
+            .await
+            .map_err(|e| io_err("cannot store media", e))?;
         tokio::fs::rename(&partial, &target)
             .await
             .map_err(|e| io_err("cannot store media", e))?;
@@ -288,9 +319,18 @@ mod tests {
         let exp = now.timestamp() + 60;
         let sig = store.signature(&FolderStore::read_message("a/b.mp4", exp));
         assert!(store.verify_read("a/b.mp4", exp, &sig, now).is_ok());
-        assert_eq!(store.verify_read("a/c.mp4", exp, &sig, now), Err(UrlError::BadSignature));
-        assert_eq!(store.verify_read("a/b.mp4", exp + 1, &sig, now), Err(UrlError::BadSignature));
+        assert_eq!(
+            store.verify_read("a/c.mp4", exp, &sig, now),
+            Err(UrlError::BadSignature)
+        );
+        assert_eq!(
+            store.verify_read("a/b.mp4", exp + 1, &sig, now),
+            Err(UrlError::BadSignature)
+        );
         let later = now + chrono::Duration::seconds(61);
-        assert_eq!(store.verify_read("a/b.mp4", exp, &sig, later), Err(UrlError::Expired));
+        assert_eq!(
+            store.verify_read("a/b.mp4", exp, &sig, later),
+            Err(UrlError::Expired)
+        );
     }
 }

@@ -148,7 +148,10 @@ impl SasGrant<'_> {
             ("sks", key.service.clone()),
             ("skv", key.version.clone()),
         ]);
-        q.push(("sig", sign(&key.value, &self.delegation_string_to_sign(key))));
+        q.push((
+            "sig",
+            sign(&key.value, &self.delegation_string_to_sign(key)),
+        ));
         q
     }
 }
@@ -163,9 +166,8 @@ pub fn account_sas(
 ) -> Vec<(&'static str, String)> {
     let expiry = time(expiry);
     // Version 2020-12-06 and later: note the trailing newline.
-    let sts = format!(
-        "{account}\n{permissions}\nb\nsco\n\n{expiry}\n\nhttps,http\n{SAS_VERSION}\n\n"
-    );
+    let sts =
+        format!("{account}\n{permissions}\nb\nsco\n\n{expiry}\n\nhttps,http\n{SAS_VERSION}\n\n");
     vec![
         ("sv", SAS_VERSION.to_owned()),
         ("ss", "b".to_owned()),
@@ -239,7 +241,17 @@ mod tests {
         let sts = grant().delegation_string_to_sign(&key);
         let fields: Vec<&str> = sts.split('\n').collect();
         assert_eq!(fields.len(), 24);
-        assert_eq!(&fields[4..10], &["oid", "tid", "2026-11-25T11:00:00Z", "2026-11-25T13:00:00Z", "b", SAS_VERSION]);
+        assert_eq!(
+            &fields[4..10],
+            &[
+                "oid",
+                "tid",
+                "2026-11-25T11:00:00Z",
+                "2026-11-25T13:00:00Z",
+                "b",
+                SAS_VERSION
+            ]
+        );
         let q = grant().sign_with_delegation_key(&key);
         assert!(q.iter().any(|(k, v)| *k == "skoid" && v == "oid"));
         assert_eq!(q.last().map(|(k, _)| *k), Some("sig"));
