@@ -397,6 +397,11 @@ impl Application {
                                 Ok(n) => tracing::info!(jobs = n, "queued waiting jobs again"),
                                 Err(e) => tracing::warn!(error = %e, "job sweep failed"),
                             }
+                            match state.media.remove_abandoned_uploads().await {
+                                Ok(0) => {}
+                                Ok(n) => tracing::info!(uploads = n, "removed abandoned uploads"),
+                                Err(e) => tracing::warn!(error = %e, "upload sweep failed"),
+                            }
                         }
                     }
                 }

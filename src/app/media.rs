@@ -63,6 +63,14 @@ fn object_key(video: VideoId, upload: UploadId, kind: MediaKind, format: &Format
     format!("videos/{video}/{prefix}-{upload}.{}", format.extension)
 }
 
+fn video_kind_label(job: &Option<Job>) -> &'static str {
+    if job.is_some() {
+        "video"
+    } else {
+        "thumbnail"
+    }
+}
+
 fn too_large(size: u64, max: u64) -> DomainError {
     DomainError::PayloadTooLarge(format!(
         "the file is {size} bytes; at most {max} bytes are accepted"
@@ -222,6 +230,8 @@ impl MediaService {
             })
             .await?;
         self.videos.writes.note(viewer);
+        metrics::counter!("reelgraph_uploads_total", "kind" => video_kind_label(&job)).increment(1);
+        metrics::counter!("reelgraph_upload_bytes_total").increment(size_bytes.max(0) as u64);
         if let Some(job) = job {
             // The job row is committed; if the push fails, the sweeper pushes it later.
             if let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await {
@@ -332,6 +342,18 @@ impl MediaService {
             Some(key) => self.read_url(key).await.map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Deletes what was sent for tickets that expired an hour ago without being
+    /// completed, and the tickets. Returns how many.
+    pub async fn remove_abandoned_uploads(&self) -> DomainResult<usize> {
+        let before = clock::now() - chrono::Duration::hours(1);
+        let abandoned = self.repo.abandoned_uploads(before, 100).await?;
+        for upload in &abandoned {
+            self.store.delete(&upload.object_key).await?;
+            self.repo.delete_upload(upload.id).await?;
+        }
+        Ok(abandoned.len())
     }
 
     async fn read_url(&self, key: &str) -> DomainResult<String> {

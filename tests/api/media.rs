@@ -580,6 +580,19 @@ async fn direct_upload_bad_input() {
     )
     .await;
     assert_eq!(r.code(), "PAYLOAD_TOO_LARGE", "{}", r.body);
+    // PREMIUM users get larger tickets.
+    let premium = app
+        .promote(&app.register("premium_owner").await, "PREMIUM")
+        .await;
+    let their = app.create_video(&premium, "Long", json!({})).await;
+    let r = request_ticket(
+        &app,
+        &premium,
+        &their,
+        json!({ "filename": "x.mp4", "contentType": "video/mp4", "sizeBytes": 2 << 20 }),
+    )
+    .await;
+    assert!(r.data()["requestVideoUpload"]["maxBytes"].as_i64().unwrap() > 2 << 20);
 
     // Completing without uploading; a PNG or HTML on a video ticket; a short upload.
     let t = ticket(&app, &owner, &id, TINY_MP4).await;

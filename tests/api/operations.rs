@@ -73,6 +73,45 @@ async fn the_first_session_runs_on_the_committed_operations() {
     let feed = run(&app, t, "videos", "Feed", json!({})).await;
     assert_eq!(feed["videos"]["totalCount"], 1);
     run(&app, t, "videos", "Video", json!({ "id": id })).await;
+    // Media: a ticket, the bytes straight to storage, completion, processing to READY.
+    let bytes = crate::media::TINY_MP4;
+    let ticket = run(
+        &app,
+        t,
+        "media",
+        "RequestVideoUpload",
+        json!({ "videoId": id, "input": { "filename": "night.mp4", "contentType": "video/mp4", "sizeBytes": bytes.len() } }),
+    )
+    .await["requestVideoUpload"]
+        .clone();
+    let mut put = app
+        .client
+        .put(ticket["uploadUrl"].as_str().unwrap())
+        .body(bytes.to_vec());
+    for h in ticket["headers"].as_array().unwrap() {
+        put = put.header(h["name"].as_str().unwrap(), h["value"].as_str().unwrap());
+    }
+    assert!(put.send().await.unwrap().status().is_success());
+    let completed = run(
+        &app,
+        t,
+        "media",
+        "CompleteVideoUpload",
+        json!({ "uploadId": ticket["uploadId"] }),
+    )
+    .await;
+    let job = completed["completeVideoUpload"]["processingJob"]["id"].clone();
+    let owner = crate::helpers::User {
+        id: String::new(),
+        access: token.clone(),
+        refresh: String::new(),
+        username: String::new(),
+    };
+    crate::media::wait_processed(&app, &owner, &id, std::time::Duration::from_secs(60)).await;
+    let media = run(&app, t, "media", "VideoMedia", json!({ "id": id })).await;
+    assert_eq!(media["video"]["status"], "READY");
+    run(&app, t, "media", "Job", json!({ "id": job })).await;
+    run(&app, t, "media", "QueueMetrics", json!({})).await;
     // The author's own searches see their writes at once.
     let found = run(&app, t, "search", "Search", json!({ "query": "夜景" })).await;
     assert_eq!(found["search"]["totalCount"], 1);

@@ -124,6 +124,13 @@ pub trait MediaRepository: Send + Sync {
     async fn requeue(&self, id: JobId, now: DateTime<Utc>) -> DomainResult<Job>;
     /// QUEUED and FAILED jobs not touched since `before`, for re-pushing to the queue.
     async fn waiting_since(&self, before: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Job>>;
+    /// Tickets that expired before `before` without being completed.
+    async fn abandoned_uploads(
+        &self,
+        before: DateTime<Utc>,
+        limit: u64,
+    ) -> DomainResult<Vec<Upload>>;
+    async fn delete_upload(&self, id: UploadId) -> DomainResult<()>;
     /// Counts by status, and the mean run time of recent successes.
     async fn queue_metrics(&self, concurrency: usize) -> DomainResult<QueueMetrics>;
 }

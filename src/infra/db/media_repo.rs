@@ -490,6 +490,34 @@ impl MediaRepository for SqlMediaRepository {
             .collect()
     }
 
+    async fn abandoned_uploads(
+        &self,
+        before: DateTime<Utc>,
+        limit: u64,
+    ) -> DomainResult<Vec<Upload>> {
+        upload::Entity::find()
+            .filter(upload::Column::CompletedAt.is_null())
+            .filter(upload::Column::ExpiresAt.lt(before))
+            .order_by_asc(upload::Column::ExpiresAt)
+            .limit(limit)
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(upload_from)
+            .collect()
+    }
+
+    async fn delete_upload(&self, id: UploadId) -> DomainResult<()> {
+        upload::Entity::delete_many()
+            .filter(upload::Column::Id.eq(id.as_uuid()))
+            .filter(upload::Column::CompletedAt.is_null())
+            .exec(&self.db.conn)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     async fn queue_metrics(&self, concurrency: usize) -> DomainResult<QueueMetrics> {
         let count = |status: JobStatus| {
             media_job::Entity::find()

@@ -122,12 +122,20 @@ impl MediaProcessor {
             return Ok(());
         };
         let dir = self.work_dir.join(job.id.to_string());
+        let started = std::time::Instant::now();
         let outcome = self.attempt(&job, &dir).await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
+        metrics::histogram!("reelgraph_media_job_seconds").record(started.elapsed().as_secs_f64());
         match outcome {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                metrics::counter!("reelgraph_media_jobs_total", "outcome" => "succeeded")
+                    .increment(1);
+                Ok(())
+            }
             Err(Failure(message)) => {
                 let last = job.attempts >= job.max_attempts;
+                let outcome = if last { "dead" } else { "failed" };
+                metrics::counter!("reelgraph_media_jobs_total", "outcome" => outcome).increment(1);
                 let status = if last {
                     JobStatus::Dead
                 } else {

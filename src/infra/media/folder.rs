@@ -54,6 +54,18 @@ impl FolderStore {
     /// `secret` signs URLs; `public_url` is how clients reach this server.
     pub fn new(root: PathBuf, public_url: String, secret: &[u8]) -> std::io::Result<Self> {
         std::fs::create_dir_all(root.join(".partial"))?;
+        // Uploads cut off by a crash leave partial files; none lives a day.
+        for entry in std::fs::read_dir(root.join(".partial"))?.flatten() {
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(24 * 3600));
+            if stale {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         // A key of its own, derived from the server secret, so a media URL signature can
         // never be mistaken for anything else signed with that secret.
         let key = Self::hmac(secret, "reelgraph media urls v1");
@@ -272,8 +284,18 @@ impl MediaStore for FolderStore {
         Ok(size)
     }
 
+    /// A hard link when the work folder is on the same file system (objects are never
+    /// modified in place, so sharing the inode is safe), else a copy.
     async fn fetch_to(&self, key: &str, path: &Path) -> DomainResult<u64> {
-        tokio::fs::copy(self.checked_path(key)?, path)
+        let source = self.checked_path(key)?;
+        let _ = tokio::fs::remove_file(path).await;
+        if tokio::fs::hard_link(&source, path).await.is_ok() {
+            return tokio::fs::metadata(path)
+                .await
+                .map(|m| m.len())
+                .map_err(|e| io_err("cannot read media", e));
+        }
+        tokio::fs::copy(source, path)
             .await
             .map_err(|e| io_err("cannot read media", e))
     }
