@@ -123,13 +123,16 @@ def direct(server, path, label):
     start = time.time()
     status = put_file(t["uploadUrl"], {h["name"]: h["value"] for h in t["headers"]}, path)
     upload_s = time.time() - start
+    peak = sampler.stop()
+    sampler = RssSampler(server); sampler.start()
     c0 = time.time()
     server.gql("mutation($u: ID!) { completeVideoUpload(uploadId: $u) { status } }", {"u": t["uploadId"]}, token)
     v = wait_ready(server, token, vid)
     ready_s = time.time() - c0
-    peak = sampler.stop()
+    peak_processing = sampler.stop()
     return dict(path=label, status=status, seconds=upload_s, mb_per_s=size / (1 << 20) / upload_s,
-                peak_rss_mb=peak, complete_to_ready_s=ready_s, final=v["status"])
+                peak_rss_upload_mb=peak, peak_rss_processing_mb=peak_processing,
+                complete_to_ready_s=ready_s, final=v["status"])
 
 
 def multipart(server, path, label):
@@ -154,14 +157,18 @@ def multipart(server, path, label):
                      "Content-Length": str(size), "Authorization": f"Bearer {token}", "Apollo-Require-Preflight": "1"})
         resp = conn.getresponse(); data = json.loads(resp.read())
     upload_s = time.time() - start
+    peak = sampler.stop()
     os.remove(body_path)
     if data.get("errors"):
         raise RuntimeError(data["errors"])
+    sampler = RssSampler(server); sampler.start()
     c0 = time.time()
     v = wait_ready(server, token, vid)
-    peak = sampler.stop()
+    peak_processing = sampler.stop()
+    # For multipart the upload request already stored the file and queued the job.
     return dict(path=label, status=resp.status, seconds=upload_s, mb_per_s=os.path.getsize(path) / (1 << 20) / upload_s,
-                peak_rss_mb=peak, complete_to_ready_s=time.time() - c0, final=v["status"])
+                peak_rss_upload_mb=peak, peak_rss_processing_mb=peak_processing,
+                accepted_to_ready_s=time.time() - c0, final=v["status"])
 
 
 def jobs_per_minute(server, tiny, n):

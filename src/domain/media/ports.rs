@@ -1,4 +1,4 @@
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -44,8 +44,8 @@ pub trait MediaStore: Send + Sync {
         content_type: &str,
         file: std::fs::File,
     ) -> DomainResult<u64>;
-    /// Copies the object into a local file; returns its size.
-    async fn fetch_to(&self, key: &str, path: &Path) -> DomainResult<u64>;
+    /// The object as a local file, when the store keeps it on this machine.
+    fn local_path(&self, key: &str) -> Option<PathBuf>;
     async fn delete(&self, key: &str) -> DomainResult<()>;
 }
 

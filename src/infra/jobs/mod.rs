@@ -13,7 +13,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apalis::prelude::{BoxDynError, Data, TaskBuilder, TaskSink, WorkerBuilder, WorkerBuilderExt};
+use apalis::prelude::{
+    BackendExt, BoxDynError, Data, Strategy, TaskBuilder, TaskSink, WorkerBuilder, WorkerBuilderExt,
+};
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteStorage};
 use async_trait::async_trait;
@@ -27,6 +29,9 @@ use crate::domain::media::{Job, JobQueue, MediaRepository};
 use crate::domain::{DomainError, JobId};
 
 const QUEUE: &str = "process_media";
+/// How often an idle worker asks for due tasks (apalis otherwise waits for its next
+/// heartbeat). Also bounds how late a delayed retry starts.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// The apalis task: which `media_jobs` row to run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -126,7 +131,10 @@ impl ApalisQueue {
         let result = match &self.pool {
             Pool::Sqlite(pool) => {
                 WorkerBuilder::new(name)
-                    .backend(Self::sqlite_storage(pool, self.heartbeat))
+                    .backend(
+                        Self::sqlite_storage(pool, self.heartbeat)
+                            .poll_with_strategy(Strategy::new().interval(POLL_INTERVAL)),
+                    )
                     .concurrency(concurrency.max(1))
                     .data(processor)
                     .build(handle)
@@ -135,7 +143,10 @@ impl ApalisQueue {
             }
             Pool::Postgres(pool) => {
                 WorkerBuilder::new(name)
-                    .backend(Self::postgres_storage(pool, self.heartbeat))
+                    .backend(
+                        Self::postgres_storage(pool, self.heartbeat)
+                            .poll_with_strategy(Strategy::new().interval(POLL_INTERVAL)),
+                    )
                     .concurrency(concurrency.max(1))
                     .data(processor)
                     .build(handle)
@@ -180,10 +191,17 @@ impl JobQueue for ApalisQueue {
     async fn enqueue(&self, job: &Job, delay: Duration) -> DomainResult<()> {
         // One task per (job, state): the same job in the same state is pushed once.
         let key = format!("{}@{}", job.id, job.updated_at.timestamp_micros());
+        // The queue schedules in whole seconds: round the due time up, so a backoff is
+        // never shorter than asked.
+        let due = std::time::SystemTime::now() + delay;
+        let due = due
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0 && !delay.is_zero()))
+            .unwrap_or_default();
         let task = TaskBuilder::new(ProcessMediaTask {
             job_id: job.id.as_uuid(),
         })
-        .run_after(delay)
+        .run_at_timestamp(due)
         .max_attempts(2)
         .idempotency_key(key)
         .build();

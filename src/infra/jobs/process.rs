@@ -14,6 +14,7 @@ use crate::domain::clock;
 use crate::domain::error::DomainResult;
 use crate::domain::media::{
     sniff, Job, JobQueue, JobStatus, MediaFacts, MediaKind, MediaRepository, MediaStore,
+    SNIFF_BYTES,
 };
 use crate::domain::{DomainError, JobId};
 
@@ -172,31 +173,36 @@ impl MediaProcessor {
         }
     }
 
-    /// Exponential: the base after the first attempt, doubling after each later one.
+    /// Exponential: the base after the first attempt, doubling after each later one,
+    /// rounded up to whole seconds (the queue schedules in seconds).
     pub fn backoff_for(&self, attempts: i32) -> Duration {
-        self.backoff * 2u32.saturating_pow(attempts.saturating_sub(1).clamp(0, 16) as u32)
+        let delay =
+            self.backoff * 2u32.saturating_pow(attempts.saturating_sub(1).clamp(0, 16) as u32);
+        Duration::from_secs(delay.as_secs() + u64::from(delay.subsec_nanos() > 0))
     }
 
     async fn attempt(&self, job: &Job, dir: &Path) -> Result<(), Failure> {
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| Failure(format!("cannot create a work folder: {e}")))?;
-        let local = dir.join("media");
         self.repo.progress(job, "probe", 5, clock::now()).await?;
-        let size = self.store.fetch_to(&job.object_key, &local).await?;
-        let head = {
-            use tokio::io::AsyncReadExt;
-            let mut head = Vec::new();
-            tokio::fs::File::open(&local)
-                .await
-                .map_err(|e| Failure(format!("cannot read the media: {e}")))?
-                .take(4096)
-                .read_to_end(&mut head)
-                .await
-                .map_err(|e| Failure(format!("cannot read the media: {e}")))?;
-            head
-        };
+        let key = &job.object_key;
+        let size = self
+            .store
+            .size(key)
+            .await?
+            .ok_or_else(|| Failure("the uploaded media is gone from storage".into()))?;
+        let head = self.store.read_head(key, SNIFF_BYTES).await?;
         let format = sniff(MediaKind::Video, &head).map_err(Failure)?;
+        // ffprobe and ffmpeg read the object where it is: a local file, or a signed URL
+        // they fetch ranges of (never the whole file for a probe and one frame).
+        let local = match self.store.local_path(key) {
+            Some(path) => path.display().to_string(),
+            None => {
+                let expires = clock::now() + chrono::Duration::hours(1);
+                self.store.read_url(key, expires).await?
+            }
+        };
         let mut facts = MediaFacts {
             format: Some(format.mime.to_owned()),
             size_bytes: size as i64,

@@ -11,7 +11,6 @@
 //! Direct uploads use block blobs: a ticket's URL takes one Put Blob, or Put Block calls
 //! followed by Put Block List, so large files can be sent in blocks and resumed.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -23,8 +22,6 @@ use azure_storage_blob::models::{
 };
 use azure_storage_blob::{BlobClient, BlobContainerClient, BlobServiceClient};
 use chrono::{DateTime, Duration, Utc};
-use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
 use super::sas::{account_sas, DelegationKey, SasGrant};
@@ -331,25 +328,8 @@ impl MediaStore for AzureStore {
         Ok(size)
     }
 
-    async fn fetch_to(&self, key: &str, path: &Path) -> DomainResult<u64> {
-        let result = self
-            .blob(key)?
-            .download(None)
-            .await
-            .map_err(|e| azure_err("cannot download blob", e))?;
-        let io = |e: std::io::Error| {
-            DomainError::internal(anyhow::Error::new(e).context("cannot write media file"))
-        };
-        let mut file = tokio::fs::File::create(path).await.map_err(io)?;
-        let mut body = result.body;
-        let mut size = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| azure_err("cannot download blob", e))?;
-            size += chunk.len() as u64;
-            file.write_all(&chunk).await.map_err(io)?;
-        }
-        file.flush().await.map_err(io)?;
-        Ok(size)
+    fn local_path(&self, _key: &str) -> Option<std::path::PathBuf> {
+        None
     }
 
     async fn delete(&self, key: &str) -> DomainResult<()> {

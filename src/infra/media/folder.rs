@@ -284,20 +284,8 @@ impl MediaStore for FolderStore {
         Ok(size)
     }
 
-    /// A hard link when the work folder is on the same file system (objects are never
-    /// modified in place, so sharing the inode is safe), else a copy.
-    async fn fetch_to(&self, key: &str, path: &Path) -> DomainResult<u64> {
-        let source = self.checked_path(key)?;
-        let _ = tokio::fs::remove_file(path).await;
-        if tokio::fs::hard_link(&source, path).await.is_ok() {
-            return tokio::fs::metadata(path)
-                .await
-                .map(|m| m.len())
-                .map_err(|e| io_err("cannot read media", e));
-        }
-        tokio::fs::copy(source, path)
-            .await
-            .map_err(|e| io_err("cannot read media", e))
+    fn local_path(&self, key: &str) -> Option<PathBuf> {
+        is_valid_key(key).then(|| self.path_of(key))
     }
 
     async fn delete(&self, key: &str) -> DomainResult<()> {
