@@ -119,6 +119,7 @@ def direct(server, path, label):
     size = os.path.getsize(path)
     t = server.gql("mutation($v: ID!, $i: UploadRequestInput!) { requestVideoUpload(videoId: $v, input: $i) { uploadId uploadUrl headers { name value } } }",
                    {"v": vid, "i": {"filename": "big.mp4", "contentType": "video/mp4", "sizeBytes": size}}, token)["requestVideoUpload"]
+    before = server.rss_mb()
     sampler = RssSampler(server); sampler.start()
     start = time.time()
     status = put_file(t["uploadUrl"], {h["name"]: h["value"] for h in t["headers"]}, path)
@@ -127,12 +128,13 @@ def direct(server, path, label):
     sampler = RssSampler(server); sampler.start()
     c0 = time.time()
     server.gql("mutation($u: ID!) { completeVideoUpload(uploadId: $u) { status } }", {"u": t["uploadId"]}, token)
+    complete_s = time.time() - c0
     v = wait_ready(server, token, vid)
     ready_s = time.time() - c0
     peak_processing = sampler.stop()
     return dict(path=label, status=status, seconds=upload_s, mb_per_s=size / (1 << 20) / upload_s,
-                peak_rss_upload_mb=peak, peak_rss_processing_mb=peak_processing,
-                complete_to_ready_s=ready_s, final=v["status"])
+                rss_before_mb=before, peak_rss_upload_mb=peak, peak_rss_processing_mb=peak_processing,
+                complete_call_s=complete_s, complete_to_ready_s=ready_s, final=v["status"])
 
 
 def multipart(server, path, label):
@@ -149,6 +151,7 @@ def multipart(server, path, label):
     with open(body_path, "wb") as out, open(path, "rb") as src:
         out.write(head); shutil.copyfileobj(src, out, 1 << 20); out.write(tail)
     size = os.path.getsize(body_path)
+    before = server.rss_mb()
     sampler = RssSampler(server); sampler.start()
     start = time.time()
     conn = http.client.HTTPConnection(f"127.0.0.1:{server.port}", timeout=600)
@@ -167,7 +170,7 @@ def multipart(server, path, label):
     peak_processing = sampler.stop()
     # For multipart the upload request already stored the file and queued the job.
     return dict(path=label, status=resp.status, seconds=upload_s, mb_per_s=os.path.getsize(path) / (1 << 20) / upload_s,
-                peak_rss_upload_mb=peak, peak_rss_processing_mb=peak_processing,
+                rss_before_mb=before, peak_rss_upload_mb=peak, peak_rss_processing_mb=peak_processing,
                 accepted_to_ready_s=time.time() - c0, final=v["status"])
 
 

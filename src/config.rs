@@ -214,10 +214,11 @@ pub struct Config {
     pub job_backoff_ms: u64,
 
     /// Worker heartbeat, in seconds; a job whose worker misses two is run again elsewhere.
+    /// An idle worker also looks for work at least this often.
     #[arg(
         long,
         env = "REELGRAPH_JOB_HEARTBEAT_SECONDS",
-        default_value_t = 30,
+        default_value_t = 5,
         global = true
     )]
     pub job_heartbeat_seconds: u64,
@@ -287,7 +288,7 @@ impl Config {
             job_concurrency: 2,
             job_max_attempts: 3,
             job_backoff_ms: 5000,
-            job_heartbeat_seconds: 30,
+            job_heartbeat_seconds: 5,
             ffprobe: "ffprobe".into(),
             ffmpeg: "ffmpeg".into(),
             log_format: LogFormat::Text,
