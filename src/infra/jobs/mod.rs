@@ -39,6 +39,25 @@ pub struct ProcessMediaTask {
     pub job_id: uuid::Uuid,
 }
 
+/// Runs `$body` with `$storage` bound to this queue's apalis storage, whichever backend
+/// it is (their types differ, so a closure or generic function cannot take both).
+macro_rules! with_storage {
+    ($queue:expr, |$storage:ident| $body:expr) => {
+        match &$queue.pool {
+            Pool::Sqlite(pool) => {
+                #[allow(unused_mut)]
+                let mut $storage = ApalisQueue::sqlite_storage(pool, $queue.heartbeat);
+                $body
+            }
+            Pool::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $storage = ApalisQueue::postgres_storage(pool, $queue.heartbeat);
+                $body
+            }
+        }
+    };
+}
+
 #[derive(Clone)]
 enum Pool {
     Sqlite(SqlitePool),
@@ -128,32 +147,15 @@ impl ApalisQueue {
             stop.await;
             Ok::<(), std::io::Error>(())
         };
-        let result = match &self.pool {
-            Pool::Sqlite(pool) => {
-                WorkerBuilder::new(name)
-                    .backend(
-                        Self::sqlite_storage(pool, self.heartbeat)
-                            .poll_with_strategy(Strategy::new().interval(POLL_INTERVAL)),
-                    )
-                    .concurrency(concurrency.max(1))
-                    .data(processor)
-                    .build(handle)
-                    .run_until(stop)
-                    .await
-            }
-            Pool::Postgres(pool) => {
-                WorkerBuilder::new(name)
-                    .backend(
-                        Self::postgres_storage(pool, self.heartbeat)
-                            .poll_with_strategy(Strategy::new().interval(POLL_INTERVAL)),
-                    )
-                    .concurrency(concurrency.max(1))
-                    .data(processor)
-                    .build(handle)
-                    .run_until(stop)
-                    .await
-            }
-        };
+        let result = with_storage!(self, |storage| {
+            WorkerBuilder::new(name)
+                .backend(storage.poll_with_strategy(Strategy::new().interval(POLL_INTERVAL)))
+                .concurrency(concurrency.max(1))
+                .data(processor)
+                .build(handle)
+                .run_until(stop)
+                .await
+        });
         if let Err(e) = result {
             tracing::error!(error = %e, "job worker stopped with an error");
         }
@@ -205,15 +207,9 @@ impl JobQueue for ApalisQueue {
         .max_attempts(2)
         .idempotency_key(key)
         .build();
-        match &self.pool {
-            Pool::Sqlite(pool) => Self::sqlite_storage(pool, self.heartbeat)
-                .push_task(task)
-                .await
-                .map_err(queue_err),
-            Pool::Postgres(pool) => Self::postgres_storage(pool, self.heartbeat)
-                .push_task(task)
-                .await
-                .map_err(queue_err),
-        }
+        with_storage!(self, |storage| storage
+            .push_task(task)
+            .await
+            .map_err(queue_err))
     }
 }

@@ -61,14 +61,10 @@ impl SasGrant<'_> {
         self.start.map(time).unwrap_or_default()
     }
 
-    /// The service-SAS string-to-sign (version 2020-12-06 and later).
-    pub fn service_string_to_sign(&self) -> String {
+    /// The fields both string-to-sign layouts end with: IP, protocol, version, resource,
+    /// snapshot, encryption scope and the five response headers.
+    fn common_tail(&self) -> [String; 11] {
         [
-            self.permissions.to_owned(),
-            self.start(),
-            time(self.expiry),
-            self.canonical_resource(),
-            String::new(), // signed identifier
             String::new(), // signed IP
             "https,http".to_owned(),
             SAS_VERSION.to_owned(),
@@ -81,6 +77,20 @@ impl SasGrant<'_> {
             String::new(), // rscl
             self.response_content_type.unwrap_or_default().to_owned(),
         ]
+    }
+
+    /// The service-SAS string-to-sign (version 2020-12-06 and later).
+    pub fn service_string_to_sign(&self) -> String {
+        [
+            self.permissions.to_owned(),
+            self.start(),
+            time(self.expiry),
+            self.canonical_resource(),
+            String::new(), // signed identifier
+        ]
+        .into_iter()
+        .chain(self.common_tail())
+        .collect::<Vec<_>>()
         .join("\n")
     }
 
@@ -100,18 +110,10 @@ impl SasGrant<'_> {
             String::new(), // authorized user object id
             String::new(), // unauthorized user object id
             String::new(), // correlation id
-            String::new(), // signed IP
-            "https,http".to_owned(),
-            SAS_VERSION.to_owned(),
-            self.resource().to_owned(),
-            String::new(), // snapshot time
-            String::new(), // encryption scope
-            String::new(), // rscc
-            String::new(), // rscd
-            String::new(), // rsce
-            String::new(), // rscl
-            self.response_content_type.unwrap_or_default().to_owned(),
         ]
+        .into_iter()
+        .chain(self.common_tail())
+        .collect::<Vec<_>>()
         .join("\n")
     }
 
