@@ -170,17 +170,20 @@ impl MediaService {
         let size = self.store.size(key).await?.ok_or_else(|| {
             DomainError::bad_input("uploadId", "nothing has been uploaded for this ticket")
         })?;
-        let rejected = match self.verify(&upload, size).await {
+        self.store.seal(key).await?;
+        let format = match self.verify(&upload, size).await {
             Ok(format) => format,
-            Err(e) => {
-                // Nothing half-accepted stays behind; the ticket can be used again.
+            Err(e @ (DomainError::BadInput { .. } | DomainError::PayloadTooLarge(_))) => {
+                // Nothing rejected stays behind; the ticket can be used again.
                 if let Err(del) = self.store.delete(key).await {
                     tracing::warn!(error = %del, key, "cannot delete a rejected upload");
                 }
                 return Err(e);
             }
+            // A storage hiccup: keep the object, so completing again can succeed.
+            Err(e) => return Err(e),
         };
-        self.accept(viewer, upload, rejected.mime, size as i64, now)
+        self.accept(viewer, upload, format.mime, size as i64, now)
             .await
     }
 
@@ -279,13 +282,15 @@ impl MediaService {
             declared_type: file.content_type.unwrap_or(format.mime).to_owned(),
             declared_bytes: file.size_bytes as i64,
             max_bytes: max as i64,
-            expires_at: now,
+            expires_at: now + chrono::Duration::minutes(5),
             completed_at: None,
         };
+        // The record first, so an object whose store step fails midway is still known
+        // (and swept with the other abandoned uploads).
+        self.repo.create_upload(upload.clone()).await?;
         self.store
             .put_file(&upload.object_key, format.mime, file.content)
             .await?;
-        self.repo.create_upload(upload.clone()).await?;
         self.accept(viewer, upload, format.mime, file.size_bytes as i64, now)
             .await
     }
@@ -298,7 +303,10 @@ impl MediaService {
                 DomainError::Conflict("this video has no processing to retry".into())
             })?;
         let job = self.repo.requeue(job.id, clock::now()).await?;
-        self.queue.enqueue(&job, Duration::ZERO).await?;
+        if let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await {
+            // Committed as QUEUED: the sweeper hands it out if this push was lost.
+            tracing::warn!(error = %e, job = %job.id, "cannot queue a retried job now");
+        }
         Ok(job)
     }
 
@@ -310,6 +318,15 @@ impl MediaService {
             .job(id)
             .await?
             .filter(|j| j.owner_id == user || viewer.can(Permission::ManageAnyVideo)))
+    }
+
+    /// Why processing failed, for the video's owner and admins only (it can name details
+    /// of the file and of the stored object).
+    pub fn processing_error<'a>(&self, viewer: &Viewer, video: &'a Video) -> Option<&'a str> {
+        video
+            .processing_error
+            .as_deref()
+            .filter(|_| can_be_edited_by(video, viewer))
     }
 
     pub async fn latest_job(&self, viewer: &Viewer, video: &Video) -> DomainResult<Option<Job>> {
@@ -349,11 +366,20 @@ impl MediaService {
     pub async fn remove_abandoned_uploads(&self) -> DomainResult<usize> {
         let before = clock::now() - chrono::Duration::hours(1);
         let abandoned = self.repo.abandoned_uploads(before, 100).await?;
+        let mut removed = 0;
         for upload in &abandoned {
-            self.store.delete(&upload.object_key).await?;
-            self.repo.delete_upload(upload.id).await?;
+            let done = async {
+                self.store.delete(&upload.object_key).await?;
+                self.repo.delete_upload(upload.id).await
+            };
+            match done.await {
+                Ok(()) => removed += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, upload = %upload.id, "cannot remove an abandoned upload")
+                }
+            }
         }
-        Ok(abandoned.len())
+        Ok(removed)
     }
 
     async fn read_url(&self, key: &str) -> DomainResult<String> {

@@ -108,13 +108,26 @@ async fn ticket(app: &TestApp, user: &User, video: &str, bytes: &[u8]) -> Value 
 
 /// Sends `bytes` as the ticket says; returns the HTTP status.
 async fn send(app: &TestApp, ticket: &Value, bytes: &[u8]) -> u16 {
+    send_with(app, ticket, bytes, |_| true).await
+}
+
+/// Sends `bytes` to the ticket's URL with those of its headers `keep` keeps.
+async fn send_with(
+    app: &TestApp,
+    ticket: &Value,
+    bytes: &[u8],
+    keep: impl Fn(&str) -> bool,
+) -> u16 {
     assert_eq!(ticket["method"], "PUT");
     let mut req = app
         .client
         .put(ticket["uploadUrl"].as_str().unwrap())
         .body(bytes.to_vec());
     for h in ticket["headers"].as_array().unwrap() {
-        req = req.header(h["name"].as_str().unwrap(), h["value"].as_str().unwrap());
+        let name = h["name"].as_str().unwrap();
+        if keep(name) {
+            req = req.header(name, h["value"].as_str().unwrap());
+        }
     }
     req.send().await.unwrap().status().as_u16()
 }
@@ -177,6 +190,15 @@ async fn direct_upload_flow(app: &TestApp) {
     assert!(
         matches!(send(app, &t, THUMB_PNG).await, 409 | 412 | 403),
         "ticket reused to overwrite"
+    );
+    // Not even without the ticket's If-None-Match header.
+    let bare = send_with(app, &t, THUMB_PNG, |h| {
+        !h.eq_ignore_ascii_case("if-none-match")
+    })
+    .await;
+    assert!(
+        matches!(bare, 409 | 412 | 403),
+        "ticket reused to overwrite: {bare}"
     );
 
     let v = wait_processed(app, &owner, &id, Duration::from_secs(60)).await;
@@ -420,6 +442,20 @@ async fn multipart_uploads_and_their_limits() {
     let (status, resp) = post_multipart(&app, &owner, &ct, body.clone(), false).await;
     assert_eq!(status, 400, "no preflight header: {resp}");
     assert!(resp.to_string().contains("Preflight"), "{resp}");
+    let anonymous = app
+        .client
+        .post(app.url("/graphql"))
+        .header("Content-Type", &ct)
+        .header("Apollo-Require-Preflight", "true")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.status().as_u16(),
+        401,
+        "anonymous multipart upload"
+    );
 
     let chunked = app
         .client
@@ -773,6 +809,43 @@ async fn failing_jobs_retry_with_backoff_then_die_and_can_be_retried() {
             .code(),
         "CONFLICT"
     );
+
+    // New media while the old media's job waits for its next attempt: the old job is
+    // superseded and its retry changes nothing.
+    std::fs::write(&flag, b"").unwrap();
+    let replaced = app.create_video(&owner, "Replaced", json!({})).await;
+    upload_multipart(&app, &owner, &replaced, TINY_MP4).await;
+    let started = Instant::now();
+    let old_job = loop {
+        let v = video(&app, Some(&owner), &replaced).await;
+        if v["processingJob"]["status"] == "FAILED" {
+            break v["processingJob"]["id"].clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    std::fs::remove_file(&flag).unwrap();
+    upload_multipart(&app, &owner, &replaced, TINY_MP4).await;
+    let v = wait_processed(&app, &owner, &replaced, Duration::from_secs(60)).await;
+    assert_eq!(v["status"], "READY", "{v}");
+    tokio::time::sleep(Duration::from_millis(2500)).await; // the old retry's due time
+    let v = video(&app, Some(&owner), &replaced).await;
+    assert_eq!(
+        v["status"], "READY",
+        "the superseded job's retry touched the video: {v}"
+    );
+    let old = app
+        .gql_as(
+            Some(&owner.access),
+            "query($id: ID!) { job(id: $id) { status error } }",
+            json!({ "id": old_job }),
+        )
+        .await;
+    assert_eq!(old.data()["job"]["status"], "DEAD");
+    assert!(old.data()["job"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("replaced"));
 
     // A truncated video: every attempt fails with a reason, then it is FAILED.
     let broken = app.create_video(&owner, "Broken", json!({})).await;

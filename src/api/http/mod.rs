@@ -33,6 +33,7 @@ use self::request::{from_query_string, needs_no_token, parse_batch, read_body, s
 use super::video::loader::{FavoritedLoader, UserLoader, VersionsLoader, VideoLoader};
 use super::AppSchema;
 use crate::domain::auth::Viewer;
+use crate::domain::user::Permission;
 use crate::domain::{DomainError, ErrorCode};
 use crate::startup::AppState;
 
@@ -142,6 +143,20 @@ pub async fn graphql(
             }
         }
     } else if multipart::is_multipart(req) {
+        // Multipart requests are uploads: their sender is checked before the body is read.
+        let uploader = viewer_for(req, state)
+            .instrument(span.clone())
+            .await
+            .is_ok_and(|v| v.can(Permission::ManageOwnVideos));
+        if !uploader {
+            return reject(
+                StatusCode::UNAUTHORIZED,
+                media,
+                ErrorCode::Unauthenticated,
+                "multipart uploads need the access token of a user who may upload",
+                &request_id,
+            );
+        }
         match multipart::read_multipart(req, body, *multipart_limits).await {
             Ok(batch) => batch,
             Err((status, code, message)) => {

@@ -125,6 +125,13 @@ pub(super) async fn read_multipart(
                 let bytes = read_json_part(field).await?;
                 let parsed: HashMap<String, Vec<String>> = serde_json::from_slice(&bytes)
                     .map_err(|e| bad(format!("the map part is not a JSON object of paths: {e}")))?;
+                let paths: usize = parsed.values().map(Vec::len).sum();
+                if paths > limits.max_files * super::MAX_BATCH {
+                    return Err(too_large(format!(
+                        "the map names {paths} places for files; at most {} are accepted",
+                        limits.max_files * super::MAX_BATCH
+                    )));
+                }
                 if parsed.len() > limits.max_files {
                     return Err(too_large(format!(
                         "at most {} files may be sent in one request; the map names {}",

@@ -175,11 +175,17 @@ impl VideoView {
         self.0.size_bytes
     }
 
-    async fn processing(&self) -> Processing {
+    /// Stage and progress for everyone who sees the video; the error only for its owner
+    /// and admins.
+    async fn processing(&self, ctx: &Context<'_>) -> Processing {
         Processing {
             stage: self.0.processing_stage.clone(),
             progress: self.0.processing_progress,
-            error: self.0.processing_error.clone(),
+            error: ctx
+                .state()
+                .media
+                .processing_error(ctx.viewer(), &self.0)
+                .map(str::to_owned),
             updated_at: self.0.processing_updated_at,
             note: self.0.processing_note.clone(),
         }

@@ -149,6 +149,11 @@ pub fn sniff(kind: MediaKind, head: &[u8]) -> Result<&'static Format, String> {
             .iter()
             .find(|f| f.mime == t.mime_type() || f.aliases.contains(&t.mime_type()))
     });
+    // The detector also calls QuickTime anything with `moov` or `mdat` near the start;
+    // an ISO media file opens with its `ftyp` box.
+    let found = found.filter(|f| {
+        !matches!(f.extension, "mp4" | "mov") || head.get(4..8) == Some(b"ftyp".as_slice())
+    });
     match (found, detected) {
         (Some(format), _) => Ok(format),
         (None, Some(t)) => Err(format!(
@@ -255,6 +260,11 @@ mod tests {
         assert_eq!(sniff(MediaKind::Video, mp4).map(|f| f.name), Ok("MP4"));
         let html = b"<!DOCTYPE html><html><script>alert(1)</script>";
         assert!(sniff(MediaKind::Video, html).is_err());
+        assert!(sniff(
+            MediaKind::Video,
+            b"<html><head>mdat<script>alert(1)</script>"
+        )
+        .is_err());
         let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>";
         assert!(sniff(MediaKind::Thumbnail, svg).is_err());
     }

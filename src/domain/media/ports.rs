@@ -47,6 +47,8 @@ pub trait MediaStore: Send + Sync {
     /// The object as a local file, when the store keeps it on this machine.
     fn local_path(&self, key: &str) -> Option<PathBuf>;
     async fn delete(&self, key: &str) -> DomainResult<()>;
+    /// Makes an uploaded object unchangeable by its upload URL, before it is checked.
+    async fn seal(&self, key: &str) -> DomainResult<()>;
 }
 
 /// An upload ticket, or a record of an accepted multipart upload.
@@ -122,8 +124,12 @@ pub trait MediaRepository: Send + Sync {
     /// DEAD or FAILED back to QUEUED with no attempts, and the video to PROCESSING.
     /// `Conflict` when the job is queued, running or done.
     async fn requeue(&self, id: JobId, now: DateTime<Utc>) -> DomainResult<Job>;
-    /// QUEUED and FAILED jobs not touched since `before`, for re-pushing to the queue.
-    async fn waiting_since(&self, before: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Job>>;
+    /// Unfinished jobs (QUEUED, FAILED, RUNNING) not touched since `before`: their task
+    /// may be lost (a push after commit that failed, a worker gone without a trace).
+    async fn stalled_since(&self, before: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Job>>;
+    /// A stalled job back to QUEUED with a new `updated_at` (so its next task is a new
+    /// one); `None` when the job moved on meanwhile.
+    async fn requeue_stalled(&self, job: &Job, now: DateTime<Utc>) -> DomainResult<Option<Job>>;
     /// Tickets that expired before `before` without being completed.
     async fn abandoned_uploads(
         &self,

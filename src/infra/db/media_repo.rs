@@ -65,10 +65,11 @@ fn job_from(m: media_job::Model) -> DomainResult<Job> {
     })
 }
 
-/// Sets the processing fields of a video.
+/// Sets the processing fields of a job's video, unless newer media replaced the media
+/// the job works on (then that media's own job owns these fields).
 async fn set_video_processing<C: ConnectionTrait>(
     conn: &C,
-    video_id: VideoId,
+    job: &Job,
     status: Option<VideoStatus>,
     stage: &str,
     progress: i32,
@@ -88,11 +89,21 @@ async fn set_video_processing<C: ConnectionTrait>(
         update = update.col_expr(video::Column::Status, Expr::value(status.as_str()));
     }
     update
-        .filter(video::Column::Id.eq(video_id.as_uuid()))
+        .filter(video::Column::Id.eq(job.video_id.as_uuid()))
+        .filter(video::Column::MediaKey.eq(job.object_key.as_str()))
         .exec(conn)
         .await
         .map_err(db_err)?;
     Ok(())
+}
+
+/// The job's row as this run of it left it: RUNNING with this run's attempt number. A
+/// run that lost the job (taken over after a crash, or superseded) changes nothing.
+fn this_run(job: &Job) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(media_job::Column::Id.eq(job.id.as_uuid()))
+        .add(media_job::Column::Status.eq(JobStatus::Running.as_str()))
+        .add(media_job::Column::Attempts.eq(job.attempts))
 }
 
 impl SqlMediaRepository {
@@ -194,6 +205,29 @@ impl MediaRepository for SqlMediaRepository {
             }
         }
         let row = model.update(&txn).await.map_err(db_err)?;
+        if u.kind == MediaKind::Video {
+            // New media: unfinished jobs on the old media stop counting.
+            media_job::Entity::update_many()
+                .col_expr(
+                    media_job::Column::Status,
+                    Expr::value(JobStatus::Dead.as_str()),
+                )
+                .col_expr(
+                    media_job::Column::Error,
+                    Expr::value("replaced by a newer upload"),
+                )
+                .col_expr(media_job::Column::UpdatedAt, Expr::value(a.now))
+                .col_expr(media_job::Column::FinishedAt, Expr::value(a.now))
+                .filter(media_job::Column::VideoId.eq(u.video_id.as_uuid()))
+                .filter(media_job::Column::Status.is_in([
+                    JobStatus::Queued.as_str(),
+                    JobStatus::Running.as_str(),
+                    JobStatus::Failed.as_str(),
+                ]))
+                .exec(&txn)
+                .await
+                .map_err(db_err)?;
+        }
         let job = match &a.job {
             Some(new) => {
                 let job = media_job::ActiveModel {
@@ -279,7 +313,7 @@ impl MediaRepository for SqlMediaRepository {
         if let Some(job) = &job {
             set_video_processing(
                 &txn,
-                job.video_id,
+                job,
                 Some(VideoStatus::Processing),
                 "probe",
                 0,
@@ -300,15 +334,17 @@ impl MediaRepository for SqlMediaRepository {
         now: DateTime<Utc>,
     ) -> DomainResult<()> {
         let txn = self.db.write().await.map_err(db_err)?;
-        media_job::Entity::update_many()
+        let res = media_job::Entity::update_many()
             .col_expr(media_job::Column::Stage, Expr::value(stage))
             .col_expr(media_job::Column::Progress, Expr::value(progress))
             .col_expr(media_job::Column::UpdatedAt, Expr::value(now))
-            .filter(media_job::Column::Id.eq(job.id.as_uuid()))
+            .filter(this_run(job))
             .exec(&txn)
             .await
             .map_err(db_err)?;
-        set_video_processing(&txn, job.video_id, None, stage, progress, None, now).await?;
+        if res.rows_affected > 0 {
+            set_video_processing(&txn, job, None, stage, progress, None, now).await?;
+        }
         txn.commit().await.map_err(db_err)
     }
 
@@ -321,7 +357,7 @@ impl MediaRepository for SqlMediaRepository {
         now: DateTime<Utc>,
     ) -> DomainResult<()> {
         let txn = self.db.write().await.map_err(db_err)?;
-        media_job::Entity::update_many()
+        let res = media_job::Entity::update_many()
             .col_expr(
                 media_job::Column::Status,
                 Expr::value(JobStatus::Succeeded.as_str()),
@@ -334,10 +370,14 @@ impl MediaRepository for SqlMediaRepository {
             )
             .col_expr(media_job::Column::UpdatedAt, Expr::value(now))
             .col_expr(media_job::Column::FinishedAt, Expr::value(now))
-            .filter(media_job::Column::Id.eq(job.id.as_uuid()))
+            .filter(this_run(job))
             .exec(&txn)
             .await
             .map_err(db_err)?;
+        if res.rows_affected == 0 {
+            // This run lost the job: its outcome is not the job's.
+            return txn.commit().await.map_err(db_err);
+        }
         let Some(current) = video::Entity::find_by_id(job.video_id.as_uuid())
             .one(&txn)
             .await
@@ -391,17 +431,12 @@ impl MediaRepository for SqlMediaRepository {
         if status == JobStatus::Dead {
             update = update.col_expr(media_job::Column::FinishedAt, Expr::value(now));
         }
-        update
-            .filter(media_job::Column::Id.eq(job.id.as_uuid()))
+        let res = update
+            .filter(this_run(job))
             .exec(&txn)
             .await
             .map_err(db_err)?;
-        let still_current = video::Entity::find_by_id(job.video_id.as_uuid())
-            .one(&txn)
-            .await
-            .map_err(db_err)?
-            .is_some_and(|v| v.media_key.as_deref() == Some(job.object_key.as_str()));
-        if still_current {
+        if res.rows_affected > 0 {
             let (video_status, stage) = if status == JobStatus::Dead {
                 (VideoStatus::Failed, "failed")
             } else {
@@ -409,7 +444,7 @@ impl MediaRepository for SqlMediaRepository {
             };
             set_video_processing(
                 &txn,
-                job.video_id,
+                job,
                 Some(video_status),
                 stage,
                 job.progress,
@@ -441,16 +476,13 @@ impl MediaRepository for SqlMediaRepository {
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .filter(media_job::Column::Id.eq(id.as_uuid()))
-            .filter(
-                media_job::Column::Status
-                    .is_in([JobStatus::Dead.as_str(), JobStatus::Failed.as_str()]),
-            )
+            .filter(media_job::Column::Status.eq(JobStatus::Dead.as_str()))
             .exec(&txn)
             .await
             .map_err(db_err)?;
         if res.rows_affected == 0 {
             return Err(DomainError::Conflict(
-                "the job is queued, running or finished; only failed jobs can be retried".into(),
+                "the job is queued, running, waiting for its next attempt or finished; only a job out of attempts can be retried".into(),
             ));
         }
         let job = media_job::Entity::find_by_id(id.as_uuid())
@@ -461,7 +493,7 @@ impl MediaRepository for SqlMediaRepository {
             .and_then(job_from)?;
         set_video_processing(
             &txn,
-            job.video_id,
+            &job,
             Some(VideoStatus::Processing),
             "queued",
             0,
@@ -473,12 +505,13 @@ impl MediaRepository for SqlMediaRepository {
         Ok(job)
     }
 
-    async fn waiting_since(&self, before: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Job>> {
+    async fn stalled_since(&self, before: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Job>> {
         media_job::Entity::find()
-            .filter(
-                media_job::Column::Status
-                    .is_in([JobStatus::Queued.as_str(), JobStatus::Failed.as_str()]),
-            )
+            .filter(media_job::Column::Status.is_in([
+                JobStatus::Queued.as_str(),
+                JobStatus::Failed.as_str(),
+                JobStatus::Running.as_str(),
+            ]))
             .filter(media_job::Column::UpdatedAt.lt(before))
             .order_by_asc(media_job::Column::UpdatedAt)
             .limit(limit)
@@ -488,6 +521,25 @@ impl MediaRepository for SqlMediaRepository {
             .into_iter()
             .map(job_from)
             .collect()
+    }
+
+    async fn requeue_stalled(&self, job: &Job, now: DateTime<Utc>) -> DomainResult<Option<Job>> {
+        let res = media_job::Entity::update_many()
+            .col_expr(
+                media_job::Column::Status,
+                Expr::value(JobStatus::Queued.as_str()),
+            )
+            .col_expr(media_job::Column::UpdatedAt, Expr::value(now))
+            .filter(media_job::Column::Id.eq(job.id.as_uuid()))
+            .filter(media_job::Column::Status.eq(job.status.as_str()))
+            .filter(media_job::Column::UpdatedAt.eq(job.updated_at))
+            .exec(&self.db.conn)
+            .await
+            .map_err(db_err)?;
+        if res.rows_affected == 0 {
+            return Ok(None);
+        }
+        self.job(job.id).await
     }
 
     async fn abandoned_uploads(

@@ -32,6 +32,8 @@ const QUEUE: &str = "process_media";
 /// How often an idle worker asks for due tasks (apalis otherwise waits for its next
 /// heartbeat). Also bounds how late a delayed retry starts.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// A job untouched this long (no progress, no state change) is handed out again.
+pub const STALLED_AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// The apalis task: which `media_jobs` row to run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,6 +70,10 @@ enum Pool {
 pub struct ApalisQueue {
     pool: Pool,
     heartbeat: Duration,
+}
+
+fn is_duplicate(message: &str) -> bool {
+    message.contains("23505") || message.contains("duplicate key")
 }
 
 fn queue_err(e: impl std::fmt::Display) -> DomainError {
@@ -161,16 +167,24 @@ impl ApalisQueue {
         }
     }
 
-    /// Pushes jobs that wait without a task (the push after their commit failed, or the
-    /// process died between the two). Pushing twice is harmless: tasks carry an
-    /// idempotency key.
+    /// Hands out again jobs nobody touched for [`STALLED_AFTER`]: their task may be lost
+    /// (the push after commit failed, or the task was used up while the database was
+    /// down). Each gets a new state, so its new task has a new idempotency key; should the
+    /// old task still run, the attempt guards make the later run the one that counts.
     pub async fn sweep(&self, repo: &dyn MediaRepository) -> DomainResult<usize> {
-        let before = crate::domain::clock::now() - chrono::Duration::seconds(30);
-        let waiting = repo.waiting_since(before, 100).await?;
-        for job in &waiting {
-            self.enqueue(job, Duration::ZERO).await?;
+        let now = crate::domain::clock::now();
+        let before = now - chrono::Duration::from_std(STALLED_AFTER).unwrap_or_default();
+        let mut pushed = 0;
+        for job in repo.stalled_since(before, 100).await? {
+            let Some(job) = repo.requeue_stalled(&job, now).await? else {
+                continue;
+            };
+            match self.enqueue(&job, Duration::ZERO).await {
+                Ok(()) => pushed += 1,
+                Err(e) => tracing::warn!(error = %e, job = %job.id, "cannot queue a stalled job"),
+            }
         }
-        Ok(waiting.len())
+        Ok(pushed)
     }
 }
 
@@ -207,9 +221,12 @@ impl JobQueue for ApalisQueue {
         .max_attempts(2)
         .idempotency_key(key)
         .build();
-        with_storage!(self, |storage| storage
-            .push_task(task)
-            .await
-            .map_err(queue_err))
+        // The same (job, state) may have been pushed before: SQLite skips it silently,
+        // PostgreSQL reports the unique idempotency key.
+        with_storage!(self, |storage| match storage.push_task(task).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_duplicate(&e.to_string()) => Ok(()),
+            Err(e) => Err(queue_err(e)),
+        })
     }
 }

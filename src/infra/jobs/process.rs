@@ -13,7 +13,7 @@ use tokio::process::Command;
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
 use crate::domain::media::{
-    sniff, Job, JobQueue, JobStatus, MediaFacts, MediaKind, MediaRepository, MediaStore,
+    sniff, Format, Job, JobQueue, JobStatus, MediaFacts, MediaKind, MediaRepository, MediaStore,
     SNIFF_BYTES,
 };
 use crate::domain::{DomainError, JobId};
@@ -94,7 +94,9 @@ impl From<DomainError> for Failure {
     }
 }
 
-async fn run_tool(mut cmd: Command, what: &str) -> Result<Vec<u8>, Failure> {
+/// Runs a media tool on `input`. The reason it gives for a failure is kept (users see it
+/// in `processing.error`), with the input, a file path or signed URL, replaced.
+async fn run_tool(mut cmd: Command, what: &str, input: &str) -> Result<Vec<u8>, Failure> {
     let out = cmd
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -106,7 +108,8 @@ async fn run_tool(mut cmd: Command, what: &str) -> Result<Vec<u8>, Failure> {
         let line = stderr
             .lines()
             .rfind(|l| !l.trim().is_empty())
-            .unwrap_or("no output");
+            .unwrap_or("no output")
+            .replace(input, "the media file");
         return Err(Failure(format!(
             "{what} could not read the file: {}",
             line.trim()
@@ -122,7 +125,9 @@ impl MediaProcessor {
         let Some(job) = self.repo.start_attempt(id, clock::now()).await? else {
             return Ok(());
         };
-        let dir = self.work_dir.join(job.id.to_string());
+        // One folder per attempt: a run that lost the job never shares files with the one
+        // that took it over.
+        let dir = self.work_dir.join(format!("{}-{}", job.id, job.attempts));
         let started = std::time::Instant::now();
         let outcome = self.attempt(&job, &dir).await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
@@ -220,8 +225,9 @@ impl MediaProcessor {
                 "-show_format",
                 "-show_streams",
             ])
+            .args(input_args(format))
             .arg(&local);
-            let out = run_tool(cmd, "ffprobe").await?;
+            let out = run_tool(cmd, "ffprobe", &local).await?;
             let probe: Probe = serde_json::from_slice(&out)
                 .map_err(|e| Failure(format!("ffprobe gave unreadable output: {e}")))?;
             let video = probe
@@ -264,7 +270,8 @@ impl MediaProcessor {
                 let out = dir.join("thumb.jpg");
                 let at = format!("{:.3}", duration * 0.1);
                 let mut cmd = Command::new(ffmpeg);
-                cmd.args(["-nostdin", "-v", "error", "-y", "-ss", &at, "-i"])
+                cmd.args(["-nostdin", "-v", "error", "-y", "-ss", &at])
+                    .args(input_args(format))
                     .arg(&local)
                     .args([
                         "-frames:v",
@@ -277,7 +284,7 @@ impl MediaProcessor {
                         "image2",
                     ])
                     .arg(&out);
-                run_tool(cmd, "ffmpeg").await?;
+                run_tool(cmd, "ffmpeg", &local).await?;
                 let key = auto_thumbnail_key(job);
                 let file = std::fs::File::open(&out)
                     .map_err(|e| Failure(format!("ffmpeg made no thumbnail: {e}")))?;
@@ -301,6 +308,23 @@ impl MediaProcessor {
             .await?;
         Ok(())
     }
+}
+
+/// Input options that pin the demuxer to the sniffed container (so the file's contents
+/// cannot pick another, such as a playlist reader) and the protocols to reading a file or
+/// the store's URL; they end with `-i`.
+fn input_args(format: &Format) -> [&'static str; 5] {
+    let demuxer = match format.extension {
+        "webm" | "mkv" => "matroska",
+        _ => "mov",
+    };
+    [
+        "-protocol_whitelist",
+        "file,http,https,tcp,tls",
+        "-f",
+        demuxer,
+        "-i",
+    ]
 }
 
 /// Generated thumbnails have a key of their own per job (so a re-run overwrites its own

@@ -17,8 +17,9 @@ use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{RequestContent, StatusCode, Url};
 use azure_storage_blob::models::{
-    BlobClientDownloadOptions, BlobClientGetPropertiesResultHeaders,
-    BlockBlobClientCommitBlockListOptions, BlockLookupList, KeyInfo,
+    BlobClientAcquireLeaseOptions, BlobClientBreakLeaseOptions, BlobClientDownloadOptions,
+    BlobClientGetPropertiesResultHeaders, BlockBlobClientCommitBlockListOptions, BlockLookupList,
+    KeyInfo,
 };
 use azure_storage_blob::{BlobClient, BlobContainerClient, BlobServiceClient};
 use chrono::{DateTime, Duration, Utc};
@@ -333,10 +334,44 @@ impl MediaStore for AzureStore {
     }
 
     async fn delete(&self, key: &str) -> DomainResult<()> {
-        match self.blob(key)?.delete(None).await {
+        let blob = self.blob(key)?;
+        for attempt in 0..2 {
+            match blob.delete(None).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(()),
+                // Sealed (leased) objects: break the lease at once, then delete.
+                Err(e)
+                    if attempt == 0 && e.http_status() == Some(StatusCode::PreconditionFailed) =>
+                {
+                    let options = BlobClientBreakLeaseOptions {
+                        break_period: Some(0),
+                        ..Default::default()
+                    };
+                    blob.break_lease(Some(options))
+                        .await
+                        .map_err(|e| azure_err("cannot break a blob lease", e))?;
+                }
+                Err(e) => return Err(azure_err("cannot delete blob", e)),
+            }
+        }
+        Err(DomainError::internal(anyhow::anyhow!(
+            "blob {key} stays leased"
+        )))
+    }
+
+    /// An infinite lease: from now on only a request that names the lease (never a
+    /// client's upload URL) can write the blob.
+    async fn seal(&self, key: &str) -> DomainResult<()> {
+        let options = BlobClientAcquireLeaseOptions {
+            proposed_lease_id: Some(uuid::Uuid::new_v4().to_string()),
+            ..Default::default()
+        };
+        match self.blob(key)?.acquire_lease(-1, Some(options)).await {
             Ok(_) => Ok(()),
+            // Already sealed (a completion that failed after this step is being retried).
+            Err(e) if e.http_status() == Some(StatusCode::Conflict) => Ok(()),
             Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(()),
-            Err(e) => Err(azure_err("cannot delete blob", e)),
+            Err(e) => Err(azure_err("cannot seal the uploaded blob", e)),
         }
     }
 }

@@ -268,20 +268,21 @@ impl MediaStore for FolderStore {
                 .map_err(|e| io_err("cannot create media folder", e))?;
         }
         let partial = self.partial_path();
-        let mut from = tokio::fs::File::from_std(file);
-        let mut to = tokio::fs::File::create(&partial)
-            .await
-            .map_err(|e| io_err("cannot store media", e))?;
-        let size = tokio::io::copy(&mut from, &mut to)
-            .await
-            .map_err(|e| io_err("cannot store media", e))?;
-        to.sync_all()
-            .await
-            .map_err(|e| io_err("cannot store media", e))?;
-        tokio::fs::rename(&partial, &target)
-            .await
-            .map_err(|e| io_err("cannot store media", e))?;
-        Ok(size)
+        let stored = async {
+            let mut from = tokio::fs::File::from_std(file);
+            let mut to = tokio::fs::File::create(&partial).await?;
+            let size = tokio::io::copy(&mut from, &mut to).await?;
+            to.sync_all().await?;
+            tokio::fs::rename(&partial, &target).await?;
+            Ok::<_, std::io::Error>(size)
+        };
+        match stored.await {
+            Ok(size) => Ok(size),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                Err(io_err("cannot store media", e))
+            }
+        }
     }
 
     fn local_path(&self, key: &str) -> Option<PathBuf> {
@@ -294,6 +295,11 @@ impl MediaStore for FolderStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_err("cannot delete media", e)),
         }
+    }
+
+    /// Nothing to do: the upload route never replaces an existing object.
+    async fn seal(&self, _key: &str) -> DomainResult<()> {
+        Ok(())
     }
 }
 
