@@ -223,6 +223,16 @@ pub struct Config {
     )]
     pub job_heartbeat_seconds: u64,
 
+    /// Browser origins (besides the server's own) allowed to open GraphQL sockets,
+    /// comma-separated; `*` allows any.
+    #[arg(
+        long,
+        env = "REELGRAPH_WS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub ws_origins: Vec<String>,
+
     /// ffprobe program (probing is skipped when it cannot be run).
     #[arg(
         long,
@@ -289,6 +299,7 @@ impl Config {
             job_max_attempts: 3,
             job_backoff_ms: 5000,
             job_heartbeat_seconds: 5,
+            ws_origins: Vec::new(),
             ffprobe: "ffprobe".into(),
             ffmpeg: "ffmpeg".into(),
             log_format: LogFormat::Text,

@@ -21,12 +21,14 @@ use crate::app::{
 };
 use crate::config::{Config, MediaStoreKind, Mode};
 use crate::domain::auth::{AttemptLimiter, RevocationList};
+use crate::domain::events::EventBus;
 use crate::domain::media::{JobQueue, MediaRepository, MediaStore, UploadLimits};
 use crate::infra::auth::{Argon2Hasher, JwtTokens};
 use crate::infra::db::{
     Database, SqlFavoriteRepository, SqlMediaRepository, SqlSessionRepository, SqlUserRepository,
     SqlVideoRepository,
 };
+use crate::infra::events::{LocalBus, RedisBus};
 use crate::infra::jobs::{ApalisQueue, MediaProcessor, Tools};
 use crate::infra::kv::{MemoryStore, RedisStore};
 use crate::infra::media::{AzureAuth, AzureStore, FolderStore};
@@ -51,6 +53,7 @@ pub struct AppState {
     pub folder: Option<Arc<FolderStore>>,
     pub jobs: ApalisQueue,
     pub processor: Arc<MediaProcessor>,
+    pub events: Arc<dyn EventBus>,
     pub db: Database,
     pub redis: Option<RedisStore>,
 }
@@ -260,10 +263,16 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         default_role: config.default_role,
         refresh_ttl: REFRESH_TOKEN_TTL,
     });
+    let events: Arc<dyn EventBus> = match &config.redis_url {
+        Some(url) => RedisBus::start(url.expose_secret(), &config.redis_prefix)
+            .context("cannot start the event bus")?,
+        None => Arc::new(LocalBus::default()),
+    };
     let writes = Arc::new(RecentWrites::default());
     let videos = Arc::new(VideoService {
         videos: Arc::new(SqlVideoRepository { db: db.clone() }),
         writes: writes.clone(),
+        events: events.clone(),
     });
     let indexer_db = db.sibling(&database_url(config)?, 2).await?;
     let replica = SearchReplica::open(config.search_dir(), indexer_db)
@@ -307,6 +316,7 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         tools: Tools::detect(&config.ffprobe, &config.ffmpeg).await,
         backoff: Duration::from_millis(config.job_backoff_ms),
         work_dir: config.data_dir.join("work"),
+        events: events.clone(),
     });
     Ok(AppState {
         auth,
@@ -319,6 +329,7 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         folder,
         jobs,
         processor,
+        events,
         db,
         redis,
     })

@@ -10,6 +10,7 @@ mod favorite;
 pub mod http;
 mod input;
 mod limits;
+mod live;
 mod media;
 mod routes;
 pub mod schema;

@@ -11,6 +11,7 @@ use poem::{get, handler, put, EndpointExt, IntoEndpoint, IntoResponse, Response,
 use serde_json::json;
 
 use super::http::{graphql, BodyLimit, MultipartLimits};
+use super::live::{graphql_ws, WsOrigins};
 use super::media::{read_media, upload_media};
 use super::schema::build_schema;
 use crate::config::Config;
@@ -21,6 +22,7 @@ fn graphiql() -> Html<String> {
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
             .title("reelgraph")
             .finish(),
     )
@@ -111,6 +113,7 @@ pub fn routes(state: AppState, config: &Config) -> impl IntoEndpoint {
     Route::new()
         .at("/", get(root))
         .at("/graphql", get(graphql).post(graphql))
+        .at("/graphql/ws", get(graphql_ws))
         .at("/graphiql", get(graphiql))
         .at("/health/live", get(live))
         .at("/health/ready", get(ready))
@@ -120,6 +123,7 @@ pub fn routes(state: AppState, config: &Config) -> impl IntoEndpoint {
         .data(schema)
         .data(state)
         .data(BodyLimit(config.max_body_bytes))
+        .data(WsOrigins(config.ws_origins.clone()))
         .data(MultipartLimits {
             max_file_bytes: config.max_multipart_file_bytes,
             max_files: config.max_multipart_files,

@@ -1,10 +1,11 @@
 //! The schema and its limits.
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 use super::auth::AuthMutation;
 use super::favorite::{FavoriteMutation, FavoriteQuery};
 use super::limits::FieldLimit;
+use super::live::SubscriptionRoot;
 use super::media::{MediaMutation, MediaQuery};
 use super::search::SearchQuery;
 use super::user::{UserMutation, UserQuery};
@@ -31,7 +32,7 @@ pub struct MutationRoot(
     MediaMutation,
 );
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 pub const MAX_DEPTH: usize = 12;
 /// Connection fields count `first` times their selection, so a page of 100 rich
@@ -41,11 +42,11 @@ pub const MAX_RECURSIVE_DEPTH: usize = 32;
 pub const MAX_DIRECTIVES: usize = 4;
 pub const MAX_FIELDS: usize = 300;
 
-fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)

@@ -10,6 +10,7 @@ use super::videos::VideoService;
 use crate::domain::auth::Viewer;
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
+use crate::domain::events::Event;
 use crate::domain::favorite::{Favorite, FavoriteKey, FavoriteRepository, TargetKind};
 use crate::domain::page::{clamp_first, Page};
 use crate::domain::user::Permission;
@@ -52,6 +53,20 @@ impl FavoriteService {
         self.check_target(viewer, kind, target).await?;
         let favorite = self.favorites.add(user, kind, target, clock::now()).await?;
         self.videos.writes.note(viewer);
+        if let Some(video) = self.announce(kind, target).await {
+            if video.owner_id != user {
+                self.videos
+                    .events
+                    .publish(Event::Notification {
+                        user_id: video.owner_id,
+                        kind: "FAVORITED".into(),
+                        message: format!("Someone favorited \"{}\"", video.title),
+                        video_id: Some(video.id),
+                        at: clock::now(),
+                    })
+                    .await;
+            }
+        }
         Ok(favorite)
     }
 
@@ -64,7 +79,32 @@ impl FavoriteService {
         let user = viewer.require(Permission::Read, "favorite")?;
         let removed = self.favorites.remove(user, kind, target).await?;
         self.videos.writes.note(viewer);
+        if removed {
+            self.announce(kind, target).await;
+        }
         Ok(removed)
+    }
+
+    /// Publishes a favorited video's new counts; returns the video.
+    async fn announce(
+        &self,
+        kind: TargetKind,
+        target: Uuid,
+    ) -> Option<crate::domain::video::Video> {
+        if kind != TargetKind::Video {
+            return None;
+        }
+        let video = self
+            .videos
+            .videos
+            .by_id(VideoId::from_uuid(target))
+            .await
+            .ok()
+            .flatten()?;
+        self.videos
+            .publish_stats(video.id, video.view_count, video.like_count)
+            .await;
+        Some(video)
     }
 
     pub async fn list(

@@ -9,6 +9,7 @@ use super::VideoService;
 use crate::domain::auth::Viewer;
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
+use crate::domain::events::Event;
 use crate::domain::media::{
     clean_filename, sniff, AcceptedUpload, Format, Job, JobQueue, MediaKind, MediaRepository,
     MediaStore, NewJob, QueueMetrics, SignedRequest, Upload, UploadLimits, JOB_KIND_PROCESS_MEDIA,
@@ -237,6 +238,7 @@ impl MediaService {
         metrics::counter!("reelgraph_upload_bytes_total").increment(size_bytes.max(0) as u64);
         if let Some(job) = job {
             // The job row is committed; if the push fails, the sweeper pushes it later.
+            self.announce_queued(&job).await;
             if let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await {
                 tracing::warn!(error = %e, job = %job.id, "cannot queue a job now; it will be queued again");
             }
@@ -303,11 +305,31 @@ impl MediaService {
                 DomainError::Conflict("this video has no processing to retry".into())
             })?;
         let job = self.repo.requeue(job.id, clock::now()).await?;
+        self.announce_queued(&job).await;
         if let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await {
             // Committed as QUEUED: the sweeper hands it out if this push was lost.
             tracing::warn!(error = %e, job = %job.id, "cannot queue a retried job now");
         }
         Ok(job)
+    }
+
+    /// Tells live subscribers that a job was queued for a video.
+    async fn announce_queued(&self, job: &Job) {
+        let events = &self.videos.events;
+        events
+            .publish(Event::Processing {
+                video_id: job.video_id,
+                owner_id: job.owner_id,
+                status: VideoStatus::Processing.as_str().to_owned(),
+                stage: Some("queued".into()),
+                progress: 0,
+                error: None,
+                at: clock::now(),
+            })
+            .await;
+        events
+            .publish(Event::QueueChanged { at: clock::now() })
+            .await;
     }
 
     /// A job, for its video's owner and admins; `None` for anyone else.
@@ -334,6 +356,21 @@ impl MediaService {
             return Ok(None);
         }
         self.repo.latest_job(video.id).await
+    }
+
+    /// Checks that the viewer may follow a video's processing (its owner and admins).
+    pub async fn watch_processing(&self, viewer: &Viewer, id: VideoId) -> DomainResult<()> {
+        let video = self
+            .videos
+            .get(viewer, id)
+            .await?
+            .ok_or(DomainError::NotFound("video"))?;
+        if !can_be_edited_by(&video, viewer) {
+            return Err(DomainError::forbidden(
+                "only the owner or an admin may follow this video's processing",
+            ));
+        }
+        Ok(())
     }
 
     /// Queue counts, for users who can upload and admins.

@@ -8,6 +8,7 @@ use super::cursor;
 use crate::domain::auth::Viewer;
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
+use crate::domain::events::{Event, EventBus};
 use crate::domain::page::{clamp_first, Page};
 use crate::domain::user::Permission;
 use crate::domain::video::{
@@ -23,6 +24,7 @@ pub const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);
 pub struct VideoService {
     pub videos: Arc<dyn VideoRepository>,
     pub writes: Arc<super::RecentWrites>,
+    pub events: Arc<dyn EventBus>,
 }
 
 #[derive(Default)]
@@ -281,8 +283,23 @@ impl VideoService {
         let now = clock::now();
         let window_start =
             now - chrono::Duration::from_std(VIEW_WINDOW).map_err(DomainError::internal)?;
-        self.videos
+        let (view_count, like_count) = self
+            .videos
             .record_view(id, &viewer.counter_key(), now, window_start)
-            .await
+            .await?;
+        self.publish_stats(id, view_count, like_count).await;
+        Ok((view_count, like_count))
+    }
+
+    /// Tells live subscribers a video's counts (after the commit that changed them).
+    pub async fn publish_stats(&self, id: VideoId, view_count: i64, like_count: i64) {
+        self.events
+            .publish(Event::Stats {
+                video_id: id,
+                view_count,
+                like_count,
+                at: clock::now(),
+            })
+            .await;
     }
 }

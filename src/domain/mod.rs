@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod favorite;
 pub mod ids;
 pub mod media;

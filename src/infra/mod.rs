@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod db;
+pub mod events;
 pub mod jobs;
 pub mod kv;
 pub mod media;

@@ -8,6 +8,7 @@ mod favorites;
 mod helpers;
 mod http_spec;
 mod layering;
+mod live;
 mod media;
 mod media_recovery;
 mod operations;

@@ -12,6 +12,7 @@ use tokio::process::Command;
 
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
+use crate::domain::events::{Event, EventBus};
 use crate::domain::media::{
     sniff, Format, Job, JobQueue, JobStatus, MediaFacts, MediaKind, MediaRepository, MediaStore,
     SNIFF_BYTES,
@@ -59,6 +60,7 @@ pub struct MediaProcessor {
     pub tools: Tools,
     pub backoff: Duration,
     pub work_dir: PathBuf,
+    pub events: Arc<dyn EventBus>,
 }
 
 #[derive(Deserialize)]
@@ -163,6 +165,15 @@ impl MediaProcessor {
                 };
                 tracing::warn!(job = %job.id, video = %job.video_id, attempt = job.attempts, %error, "media job attempt failed");
                 self.repo.fail(&job, status, &error, clock::now()).await?;
+                if last {
+                    self.announce(&job, "FAILED", "failed", job.progress, Some(&error))
+                        .await;
+                    self.notify(&job, "VIDEO_FAILED", "Your video could not be processed")
+                        .await;
+                } else {
+                    self.announce(&job, "PROCESSING", "retrying", job.progress, Some(&error))
+                        .await;
+                }
                 if !last {
                     let job = self
                         .repo
@@ -190,7 +201,7 @@ impl MediaProcessor {
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| Failure(format!("cannot create a work folder: {e}")))?;
-        self.repo.progress(job, "probe", 5, clock::now()).await?;
+        self.progress(job, "probe", 5).await?;
         let key = &job.object_key;
         let size = self
             .store
@@ -261,9 +272,7 @@ impl MediaProcessor {
         } else {
             missing.push("ffprobe (duration, width, height, codec)");
         }
-        self.repo
-            .progress(job, "thumbnail", 50, clock::now())
-            .await?;
+        self.progress(job, "thumbnail", 50).await?;
         let mut thumbnail_key = None;
         match (&self.tools.ffmpeg, facts.duration_seconds) {
             (Some(ffmpeg), Some(duration)) if has_video => {
@@ -294,9 +303,7 @@ impl MediaProcessor {
             (None, _) => missing.push("ffmpeg (thumbnail)"),
             _ => {}
         }
-        self.repo
-            .progress(job, "finalize", 90, clock::now())
-            .await?;
+        self.progress(job, "finalize", 90).await?;
         let note = (!missing.is_empty()).then(|| {
             format!(
                 "processed without {}: only size and type are known",
@@ -306,7 +313,57 @@ impl MediaProcessor {
         self.repo
             .succeed(job, facts, thumbnail_key, note, clock::now())
             .await?;
+        self.announce(job, "READY", "done", 100, None).await;
+        self.notify(job, "VIDEO_READY", "Your video is ready").await;
         Ok(())
+    }
+
+    async fn progress(&self, job: &Job, stage: &str, progress: i32) -> DomainResult<()> {
+        self.repo
+            .progress(job, stage, progress, clock::now())
+            .await?;
+        self.announce(job, "PROCESSING", stage, progress, None)
+            .await;
+        Ok(())
+    }
+
+    /// Tells live subscribers (after the commit) where the job's video stands.
+    async fn announce(
+        &self,
+        job: &Job,
+        status: &str,
+        stage: &str,
+        progress: i32,
+        error: Option<&str>,
+    ) {
+        self.events
+            .publish(Event::Processing {
+                video_id: job.video_id,
+                owner_id: job.owner_id,
+                status: status.to_owned(),
+                stage: Some(stage.to_owned()),
+                progress,
+                error: error.map(str::to_owned),
+                at: clock::now(),
+            })
+            .await;
+        if matches!(status, "READY" | "FAILED") || stage == "probe" {
+            self.events
+                .publish(Event::QueueChanged { at: clock::now() })
+                .await;
+        }
+    }
+
+    async fn notify(&self, job: &Job, kind: &str, message: &str) {
+        self.events
+            .publish(Event::Notification {
+                user_id: job.owner_id,
+                kind: kind.to_owned(),
+                message: message.to_owned(),
+                video_id: Some(job.video_id),
+                at: clock::now(),
+            })
+            .await;
     }
 }
 

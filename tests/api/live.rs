@@ -1,0 +1,271 @@
+//! Subscriptions through the real server over WebSocket, in both protocols, with real
+//! protocol clients written here.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{fresh_postgres_database, service_url, spawn_app_with, Options, TestApp};
+use crate::media::{multipart_body, post_multipart, TINY_MP4};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `/graphql/ws` with `protocol` and sends connection_init with `token`.
+async fn connect(app: &TestApp, protocol: &str, token: Option<&str>) -> Socket {
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(
+        response.headers().get("sec-websocket-protocol").unwrap(),
+        protocol
+    );
+    let payload = match token {
+        Some(t) => json!({ "authorization": format!("Bearer {t}") }),
+        None => json!({}),
+    };
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    let ack = recv(&mut socket).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    socket
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::text(message.to_string()))
+        .await
+        .unwrap();
+}
+
+/// The next protocol message, skipping keepalives.
+async fn recv(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("a message within 30 s")
+            .expect("socket open")
+            .unwrap();
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if !matches!(value["type"].as_str(), Some("ka" | "ping" | "pong")) {
+                return value;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn processing_and_notifications_reach_a_graphql_transport_ws_subscriber() {
+    let app = spawn_app_with(Options::default()).await;
+    let owner = app.register("live_owner").await;
+    let other = app.register("live_other").await;
+    let id = app.create_video(&owner, "Live", json!({})).await;
+
+    // Another user may not follow this video's processing.
+    let mut theirs = connect(&app, "graphql-transport-ws", Some(&other.access)).await;
+    send(&mut theirs, json!({ "id": "x", "type": "subscribe", "payload": {
+        "query": "subscription($v: ID!) { videoProcessing(videoId: $v) { status } }", "variables": { "v": id } } })).await;
+    // A resolver error is a result with errors (then the subscription completes).
+    let refused = recv(&mut theirs).await;
+    assert_eq!(refused["type"], "next", "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{refused}"
+    );
+
+    let mut socket = connect(&app, "graphql-transport-ws", Some(&owner.access)).await;
+    send(&mut socket, json!({ "id": "p", "type": "subscribe", "payload": {
+        "query": "subscription($v: ID!) { videoProcessing(videoId: $v) { videoId status stage progress at } }",
+        "variables": { "v": id } } })).await;
+    send(
+        &mut socket,
+        json!({ "id": "n", "type": "subscribe", "payload": {
+        "query": "subscription { myNotifications { kind message videoId } }" } }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let (ct, body) = multipart_body(
+        "mutation($v: ID!, $f: Upload!) { uploadVideo(videoId: $v, file: $f) { status } }",
+        json!({ "v": id, "f": null }),
+        &[("f", "clip.mp4", "video/mp4", TINY_MP4)],
+    );
+    let (status, resp) = post_multipart(&app, &owner, &ct, body, true).await;
+    assert_eq!(status, 200, "{resp}");
+
+    let mut stages = Vec::new();
+    let mut notification = None;
+    let mut completed = false;
+    while !(completed && notification.is_some()) {
+        let message = recv(&mut socket).await;
+        match (message["type"].as_str(), message["id"].as_str()) {
+            (Some("next"), Some("p")) => {
+                let event = &message["payload"]["data"]["videoProcessing"];
+                assert_eq!(event["videoId"], id.as_str());
+                stages.push((
+                    event["status"].as_str().unwrap().to_owned(),
+                    event["progress"].as_i64().unwrap(),
+                ));
+            }
+            (Some("complete"), Some("p")) => completed = true,
+            (Some("next"), Some("n")) => {
+                notification = Some(message["payload"]["data"]["myNotifications"].clone())
+            }
+            _ => panic!("unexpected {message}"),
+        }
+    }
+    assert_eq!(
+        stages.first().map(|s| s.0.as_str()),
+        Some("PROCESSING"),
+        "{stages:?}"
+    );
+    assert_eq!(
+        stages.last(),
+        Some(&("READY".to_owned(), 100)),
+        "{stages:?}"
+    );
+    assert!(
+        stages.windows(2).all(|w| w[0].1 <= w[1].1),
+        "progress went back: {stages:?}"
+    );
+    let notification = notification.unwrap();
+    assert_eq!(notification["kind"], "VIDEO_READY");
+    assert_eq!(notification["videoId"], id.as_str());
+}
+
+#[tokio::test]
+async fn stats_reach_an_anonymous_legacy_graphql_ws_subscriber_coalesced() {
+    let app = spawn_app_with(Options::default()).await;
+    let owner = app.register("stats_owner").await;
+    let id = app.create_video(&owner, "Counted", json!({})).await;
+    app.publish(&owner, &id).await;
+
+    let mut socket = connect(&app, "graphql-ws", None).await;
+    send(&mut socket, json!({ "id": "s", "type": "start", "payload": {
+        "query": "subscription($v: ID!) { videoStats(videoId: $v) { videoId viewCount likeCount } }",
+        "variables": { "v": id } } })).await;
+    // Anonymous sockets cannot hear anyone's notifications.
+    send(
+        &mut socket,
+        json!({ "id": "n", "type": "start", "payload": {
+        "query": "subscription { myNotifications { kind } }" } }),
+    )
+    .await;
+    let refused = recv(&mut socket).await;
+    assert_eq!(refused["id"], "n", "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{refused}"
+    );
+    assert_eq!(recv(&mut socket).await["type"], "complete");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Ten likes in a burst arrive as a few updates, the last with all ten.
+    let mut fans = Vec::new();
+    for i in 0..10 {
+        fans.push(app.register(&format!("fan{i}")).await);
+    }
+    let like = "mutation($v: ID!) { addFavorite(kind: VIDEO, targetId: $v) { createdAt } }";
+    for fan in &fans {
+        app.gql_as(Some(&fan.access), like, json!({ "v": id }))
+            .await
+            .data();
+    }
+    let mut updates = Vec::new();
+    loop {
+        let message = recv(&mut socket).await;
+        assert_eq!(
+            (message["type"].as_str(), message["id"].as_str()),
+            (Some("data"), Some("s")),
+            "{message}"
+        );
+        let likes = message["payload"]["data"]["videoStats"]["likeCount"]
+            .as_i64()
+            .unwrap();
+        updates.push(likes);
+        if likes == 10 {
+            break;
+        }
+    }
+    assert!(updates.windows(2).all(|w| w[0] <= w[1]), "{updates:?}");
+    assert!(updates.len() < 10, "not coalesced: {updates:?}");
+}
+
+#[tokio::test]
+async fn an_event_on_one_instance_reaches_a_subscriber_on_another_through_redis() {
+    let Some(redis_url) = service_url("TEST_REDIS_URL") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let database_url = match std::env::var("TEST_DATABASE_URL") {
+        Ok(u) if !u.is_empty() => fresh_postgres_database().await,
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            tmp.path().join("shared.db").display()
+        ),
+    };
+    let prefix = format!("rg-test:{}:", uuid::Uuid::new_v4().simple());
+    let options = || Options {
+        database_url: Some(database_url.clone()),
+        redis_url: Some(redis_url.clone()),
+        redis_prefix: Some(prefix.clone()),
+        ..Options::default()
+    };
+    let a = spawn_app_with(options()).await;
+    let b = spawn_app_with(options()).await;
+    let owner = a.register("cross_owner").await;
+    let id = a.create_video(&owner, "Cross", json!({})).await;
+    a.publish(&owner, &id).await;
+
+    let mut socket = connect(&a, "graphql-transport-ws", Some(&owner.access)).await;
+    send(&mut socket, json!({ "id": "s", "type": "subscribe", "payload": {
+        "query": "subscription($v: ID!) { videoStats(videoId: $v) { likeCount } }", "variables": { "v": id } } })).await;
+    send(
+        &mut socket,
+        json!({ "id": "n", "type": "subscribe", "payload": {
+        "query": "subscription { myNotifications { kind videoId } }" } }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let fan = b.register("cross_fan").await;
+    b.gql_as(
+        Some(&fan.access),
+        "mutation($v: ID!) { addFavorite(kind: VIDEO, targetId: $v) { createdAt } }",
+        json!({ "v": id }),
+    )
+    .await
+    .data();
+    let mut got = (false, false);
+    while got != (true, true) {
+        let message = recv(&mut socket).await;
+        match message["id"].as_str() {
+            Some("s") => {
+                assert_eq!(
+                    message["payload"]["data"]["videoStats"]["likeCount"], 1,
+                    "{message}"
+                );
+                got.0 = true;
+            }
+            Some("n") => {
+                assert_eq!(
+                    message["payload"]["data"]["myNotifications"]["kind"], "FAVORITED",
+                    "{message}"
+                );
+                got.1 = true;
+            }
+            _ => panic!("unexpected {message}"),
+        }
+    }
+}
