@@ -233,6 +233,15 @@ pub struct Config {
     )]
     pub ws_origins: Vec<String>,
 
+    /// Seconds a socket may take to send connection_init before it is closed (4408).
+    #[arg(
+        long,
+        env = "REELGRAPH_WS_INIT_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ws_init_timeout_seconds: u64,
+
     /// ffprobe program (probing is skipped when it cannot be run).
     #[arg(
         long,
@@ -300,6 +309,7 @@ impl Config {
             job_backoff_ms: 5000,
             job_heartbeat_seconds: 5,
             ws_origins: Vec::new(),
+            ws_init_timeout_seconds: 10,
             ffprobe: "ffprobe".into(),
             ffmpeg: "ffmpeg".into(),
             log_format: LogFormat::Text,

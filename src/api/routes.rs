@@ -11,7 +11,7 @@ use poem::{get, handler, put, EndpointExt, IntoEndpoint, IntoResponse, Response,
 use serde_json::json;
 
 use super::http::{graphql, BodyLimit, MultipartLimits};
-use super::live::{graphql_ws, WsOrigins};
+use super::live::{graphql_ws, WsLimits, WsOrigins};
 use super::media::{read_media, upload_media};
 use super::schema::build_schema;
 use crate::config::Config;
@@ -124,6 +124,10 @@ pub fn routes(state: AppState, config: &Config) -> impl IntoEndpoint {
         .data(state)
         .data(BodyLimit(config.max_body_bytes))
         .data(WsOrigins(config.ws_origins.clone()))
+        .data(WsLimits {
+            init_timeout: std::time::Duration::from_secs(config.ws_init_timeout_seconds.max(1)),
+            ..WsLimits::default()
+        })
         .data(MultipartLimits {
             max_file_bytes: config.max_multipart_file_bytes,
             max_files: config.max_multipart_files,

@@ -269,3 +269,123 @@ async fn an_event_on_one_instance_reaches_a_subscriber_on_another_through_redis(
         }
     }
 }
+
+/// Opens a socket without connection_init.
+async fn open(app: &TestApp, protocol: &str) -> Socket {
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// Reads until the server closes; returns the close code.
+async fn close_code(socket: &mut Socket) -> u16 {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(15), socket.next())
+            .await
+            .expect("the server closes within 15 s");
+        match message {
+            Some(Ok(Message::Close(Some(frame)))) => return frame.code.into(),
+            Some(Ok(Message::Close(None))) | None => return 1005,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("socket error before a close frame: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_socket_closes_with_the_protocol_codes() {
+    let app = spawn_app_with(Options {
+        configure: Some(Box::new(|c| c.ws_init_timeout_seconds = 1)),
+        ..Options::default()
+    })
+    .await;
+    let user = app.register("socket_user").await;
+    let sub = |id: &str| json!({ "id": id, "type": "subscribe", "payload": { "query": "subscription { myNotifications { kind } }" } });
+
+    // No connection_init in time.
+    let mut s = open(&app, "graphql-transport-ws").await;
+    assert_eq!(close_code(&mut s).await, 4408);
+    // Subscribing before the connection is acknowledged.
+    let mut s = open(&app, "graphql-transport-ws").await;
+    send(&mut s, sub("a")).await;
+    assert_eq!(close_code(&mut s).await, 4401);
+    // Malformed messages.
+    let mut s = open(&app, "graphql-transport-ws").await;
+    s.send(Message::text("{not json")).await.unwrap();
+    assert_eq!(close_code(&mut s).await, 4400);
+    let mut s = connect(&app, "graphql-transport-ws", Some(&user.access)).await;
+    send(&mut s, json!({ "type": "nonsense" })).await;
+    assert_eq!(close_code(&mut s).await, 4400);
+    // A refused token.
+    let mut s = open(&app, "graphql-transport-ws").await;
+    send(
+        &mut s,
+        json!({ "type": "connection_init", "payload": { "authorization": "Bearer not-a-token" } }),
+    )
+    .await;
+    assert_eq!(close_code(&mut s).await, 4403);
+    // A second connection_init.
+    let mut s = connect(&app, "graphql-transport-ws", Some(&user.access)).await;
+    send(&mut s, json!({ "type": "connection_init", "payload": {} })).await;
+    assert_eq!(close_code(&mut s).await, 4429);
+    // A subscription id in use.
+    let mut s = connect(&app, "graphql-transport-ws", Some(&user.access)).await;
+    send(&mut s, sub("dup")).await;
+    send(&mut s, sub("dup")).await;
+    assert_eq!(close_code(&mut s).await, 4409);
+    // A message over the size limit.
+    let mut s = connect(&app, "graphql-transport-ws", Some(&user.access)).await;
+    s.send(Message::text(format!(
+        "{{\"type\":\"ping\",\"payload\":\"{}\"}}",
+        "x".repeat(100 << 10)
+    )))
+    .await
+    .unwrap();
+    assert_eq!(close_code(&mut s).await, 1009);
+    // Pings are answered.
+    let mut s = connect(&app, "graphql-transport-ws", Some(&user.access)).await;
+    send(&mut s, json!({ "type": "ping" })).await;
+    assert_eq!(recv_any(&mut s).await["type"], "pong");
+
+    // A page on a foreign origin cannot open a socket.
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    request
+        .headers_mut()
+        .insert("Origin", "https://evil.example".parse().unwrap());
+    assert!(
+        tokio_tungstenite::connect_async(request).await.is_err(),
+        "foreign origin accepted"
+    );
+
+    // logoutAll closes the user's live sockets.
+    let mut s = connect(&app, "graphql-transport-ws", Some(&user.access)).await;
+    send(&mut s, sub("n")).await;
+    app.gql_as(Some(&user.access), "mutation { logoutAll }", json!({}))
+        .await
+        .data();
+    assert_eq!(close_code(&mut s).await, 4403);
+}
+
+/// The next message of any type.
+async fn recv_any(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(15), socket.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}

@@ -1,25 +1,35 @@
-//! `GET /graphql/ws`: subscriptions over WebSocket, in graphql-transport-ws or the legacy
-//! graphql-ws protocol (chosen by subprotocol). The access token comes in the
-//! connection_init payload (`{"authorization": "Bearer ..."}`); without one the socket is
-//! anonymous and sees only public topics.
+//! `GET /graphql/ws`: subscriptions over WebSocket, in graphql-transport-ws (the
+//! graphql-ws library) or the legacy graphql-ws protocol (subscriptions-transport-ws),
+//! chosen by subprotocol (graphql-transport-ws when none is asked for).
+//!
+//! The access token comes in the connection_init payload (`{"authorization": "Bearer
+//! ..."}`); without one the socket is anonymous and sees only public topics. Closes:
+//! 4400 malformed message, 4401 subscribe before connection_ack or token expired,
+//! 4403 token refused or session revoked (checked again every few seconds, so logoutAll
+//! on any instance closes the socket), 4408 no connection_init in time, 4409 a
+//! subscription id already in use, 4429 a second connection_init, 1009 a message over
+//! the size limit, 1008 a consumer too slow for its bounded buffer.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::Data;
-use async_graphql_poem::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::http::WebSocketProtocols;
+use futures_util::{SinkExt, StreamExt};
 use poem::http::{header, StatusCode};
-use poem::web::websocket::WebSocket;
+use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketStream};
 use poem::web::Data as PoemData;
 use poem::{handler, IntoResponse, Request, Response};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
 
 use crate::api::AppSchema;
 use crate::domain::auth::Viewer;
+use crate::domain::DomainError;
 use crate::startup::AppState;
 
 /// Allowed browser origins: none given means "the page's own host", so a page elsewhere
-/// cannot ride a user's cookies or tokens into a socket. Clients without an Origin
-/// (apps, servers) are not browsers and are let through.
+/// cannot open a socket in a user's name. Clients without an Origin (apps, servers) are
+/// not browsers and are let through.
 fn origin_allowed(req: &Request, allowed: &[String]) -> bool {
     let Some(origin) = req.header(header::ORIGIN) else {
         return true;
@@ -40,14 +50,40 @@ fn origin_allowed(req: &Request, allowed: &[String]) -> bool {
 #[derive(Clone, Default)]
 pub struct WsOrigins(pub Vec<String>);
 
+/// Limits of one socket.
+#[derive(Clone, Copy, Debug)]
+pub struct WsLimits {
+    pub init_timeout: Duration,
+    pub keepalive: Duration,
+    pub max_subscriptions: usize,
+    pub max_message_bytes: usize,
+    /// Messages waiting to be written before the consumer counts as too slow.
+    pub buffer: usize,
+    /// How often the socket's token is checked against the revocation list.
+    pub recheck: Duration,
+}
+
+impl Default for WsLimits {
+    fn default() -> Self {
+        Self {
+            init_timeout: Duration::from_secs(10),
+            keepalive: Duration::from_secs(15),
+            max_subscriptions: 100,
+            max_message_bytes: 64 << 10,
+            buffer: 256,
+            recheck: Duration::from_secs(5),
+        }
+    }
+}
+
 #[handler]
 pub async fn graphql_ws(
     req: &Request,
-    protocol: GraphQLProtocol,
     websocket: WebSocket,
     PoemData(schema): PoemData<&AppSchema>,
     PoemData(state): PoemData<&AppState>,
     PoemData(origins): PoemData<&WsOrigins>,
+    PoemData(limits): PoemData<&WsLimits>,
 ) -> Response {
     if !origin_allowed(req, &origins.0) {
         return (
@@ -56,43 +92,254 @@ pub async fn graphql_ws(
         )
             .into_response();
     }
-    let schema = schema.clone();
-    let state = state.clone();
+    let asked = req
+        .header("sec-websocket-protocol")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    let protocol = if !asked.contains(&"graphql-transport-ws") && asked.contains(&"graphql-ws") {
+        WebSocketProtocols::SubscriptionsTransportWS
+    } else {
+        WebSocketProtocols::GraphQLWS
+    };
     let client_key = req
         .remote_addr()
         .as_socket_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
+    let session = Session {
+        schema: schema.clone(),
+        state: state.clone(),
+        limits: *limits,
+        legacy: protocol == WebSocketProtocols::SubscriptionsTransportWS,
+        client_key,
+    };
     websocket
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload: serde_json::Value| async move {
-                    let token = payload
-                        .get("authorization")
-                        .or_else(|| payload.get("Authorization"))
-                        .and_then(|v| v.as_str())
-                        .map(|v| {
-                            v.trim_start_matches("Bearer ")
-                                .trim_start_matches("bearer ")
-                                .trim()
-                                .to_owned()
-                        });
-                    let viewer =
-                        match token {
-                            Some(token) if !token.is_empty() => state
-                                .auth
-                                .authenticate(&token)
-                                .await
-                                .map_err(|e| async_graphql::Error::new(e.to_string()))?,
-                            _ => Viewer::Anonymous { client_key },
-                        };
-                    let mut data = Data::default();
-                    data.insert(viewer);
-                    Ok(data)
-                })
-                .keepalive_timeout(Duration::from_secs(60))
-                .serve()
-        })
+        .protocols(["graphql-transport-ws", "graphql-ws"])
+        .on_upgrade(move |socket| session.run(socket))
         .into_response()
+}
+
+struct Session {
+    schema: AppSchema,
+    state: AppState,
+    limits: WsLimits,
+    legacy: bool,
+    client_key: String,
+}
+
+/// Why a session ends: a close frame to send, or nothing (the peer went away).
+type Close = Option<(u16, String)>;
+
+fn close(code: u16, reason: impl Into<String>) -> Close {
+    Some((code, reason.into()))
+}
+
+impl Session {
+    fn text(value: Value) -> Message {
+        Message::Text(value.to_string())
+    }
+
+    async fn authenticate(&self, payload: &Value) -> Result<(Viewer, Option<String>), DomainError> {
+        let token = payload
+            .get("authorization")
+            .or_else(|| payload.get("Authorization"))
+            .and_then(Value::as_str)
+            .map(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+                    .unwrap_or(v)
+                    .trim()
+                    .to_owned()
+            })
+            .filter(|t| !t.is_empty());
+        match token {
+            Some(token) => Ok((self.state.auth.authenticate(&token).await?, Some(token))),
+            None => Ok((
+                Viewer::Anonymous {
+                    client_key: self.client_key.clone(),
+                },
+                None,
+            )),
+        }
+    }
+
+    async fn run(self, socket: WebSocketStream) {
+        let (mut sink, mut incoming) = socket.split();
+        let (out, mut outgoing) = mpsc::channel::<Message>(self.limits.buffer);
+        let writer = tokio::spawn(async move {
+            while let Some(message) = outgoing.recv().await {
+                let closing = matches!(message, Message::Close(_));
+                if sink.send(message).await.is_err() || closing {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        let (ended_tx, mut ended) = mpsc::unbounded_channel::<String>();
+        let (slow_tx, mut slow) = mpsc::unbounded_channel::<()>();
+        let mut subscriptions: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+        let mut viewer: Option<Viewer> = None;
+        let mut token: Option<String> = None;
+        let init_deadline = tokio::time::sleep(self.limits.init_timeout);
+        tokio::pin!(init_deadline);
+        let expiry = tokio::time::sleep(Duration::from_secs(u32::MAX as u64));
+        tokio::pin!(expiry);
+        let mut keepalive = tokio::time::interval(self.limits.keepalive);
+        let mut recheck = tokio::time::interval(self.limits.recheck);
+        metrics::gauge!("reelgraph_ws_sockets").increment(1.0);
+
+        let reason: Close = loop {
+            tokio::select! {
+                _ = &mut init_deadline, if viewer.is_none() => {
+                    break close(4408, "Connection initialisation timeout");
+                }
+                _ = &mut expiry, if token.is_some() => {
+                    break close(4401, "the access token expired; reconnect with a fresh one");
+                }
+                _ = keepalive.tick() => {
+                    if viewer.is_some() {
+                        let ping = if self.legacy { json!({"type": "ka"}) } else { json!({"type": "ping"}) };
+                        if out.try_send(Self::text(ping)).is_err() {
+                            break close(1008, "consumer too slow");
+                        }
+                    }
+                }
+                _ = recheck.tick(), if token.is_some() => {
+                    if let Some(t) = &token {
+                        if let Err(DomainError::Unauthenticated(_)) = self.state.auth.authenticate(t).await {
+                            break close(4403, "the session was revoked");
+                        }
+                    }
+                }
+                Some(id) = ended.recv() => {
+                    subscriptions.remove(&id);
+                }
+                Some(()) = slow.recv() => {
+                    break close(1008, "consumer too slow");
+                }
+                message = incoming.next() => {
+                    let text = match message {
+                        None | Some(Err(_)) => break None,
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Message::Close(_))) => break None,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        Some(Ok(Message::Binary(_))) => break close(4400, "binary messages are not part of the protocol"),
+                    };
+                    if text.len() > self.limits.max_message_bytes {
+                        break close(1009, format!("messages are limited to {} bytes", self.limits.max_message_bytes));
+                    }
+                    let Ok(message) = serde_json::from_str::<Value>(&text) else {
+                        break close(4400, "Invalid message received");
+                    };
+                    let kind = message.get("type").and_then(Value::as_str).unwrap_or_default();
+                    let id = message.get("id").and_then(Value::as_str).map(str::to_owned);
+                    match kind {
+                        "connection_init" => {
+                            if viewer.is_some() {
+                                break close(4429, "Too many initialisation requests");
+                            }
+                            let payload = message.get("payload").cloned().unwrap_or(Value::Null);
+                            match self.authenticate(&payload).await {
+                                Ok((v, t)) => {
+                                    if let Viewer::User { expires_at, .. } = &v {
+                                        let left = Duration::from_secs((*expires_at - chrono::Utc::now().timestamp()).max(0) as u64);
+                                        expiry.as_mut().reset(tokio::time::Instant::now() + left);
+                                    }
+                                    viewer = Some(v);
+                                    token = t;
+                                    let _ = out.try_send(Self::text(json!({"type": "connection_ack"})));
+                                }
+                                Err(e) => {
+                                    if self.legacy {
+                                        let _ = out.try_send(Self::text(json!({"type": "connection_error", "payload": {"message": e.to_string()}})));
+                                    }
+                                    break close(4403, "Forbidden");
+                                }
+                            }
+                        }
+                        "ping" if !self.legacy => {
+                            let _ = out.try_send(Self::text(json!({"type": "pong"})));
+                        }
+                        "pong" if !self.legacy => {}
+                        "connection_terminate" if self.legacy => break close(1000, "terminated"),
+                        "subscribe" | "start" if (kind == "start") == self.legacy => {
+                            let Some(viewer) = viewer.clone() else {
+                                break close(4401, "Unauthorized");
+                            };
+                            let Some(id) = id.filter(|id| !id.is_empty()) else {
+                                break close(4400, "a subscribe message needs an id");
+                            };
+                            if subscriptions.contains_key(&id) {
+                                break close(4409, format!("Subscriber for {id} already exists"));
+                            }
+                            let Ok(request) = serde_json::from_value::<async_graphql::Request>(
+                                message.get("payload").cloned().unwrap_or(Value::Null),
+                            ) else {
+                                break close(4400, "the subscribe payload is not a GraphQL request");
+                            };
+                            if subscriptions.len() >= self.limits.max_subscriptions {
+                                let error = json!([{
+                                    "message": format!("at most {} subscriptions per socket", self.limits.max_subscriptions),
+                                    "extensions": {"code": "RATE_LIMITED"}
+                                }]);
+                                let payload = if self.legacy { error[0].clone() } else { error };
+                                let _ = out.try_send(Self::text(json!({"type": "error", "id": id, "payload": payload})));
+                                continue;
+                            }
+                            let task = self.spawn_subscription(id.clone(), request, viewer, out.clone(), ended_tx.clone(), slow_tx.clone());
+                            subscriptions.insert(id, task);
+                        }
+                        "complete" | "stop" if (kind == "stop") == self.legacy => {
+                            if let Some(task) = id.and_then(|id| subscriptions.remove(&id)) {
+                                task.abort();
+                            }
+                        }
+                        _ => break close(4400, "Invalid message received"),
+                    }
+                }
+            }
+        };
+        for (_, task) in subscriptions.drain() {
+            task.abort();
+        }
+        if let Some((code, reason)) = reason {
+            let _ = out.try_send(Message::Close(Some((CloseCode::from(code), reason))));
+        }
+        drop(out);
+        let _ = writer.await;
+        metrics::gauge!("reelgraph_ws_sockets").decrement(1.0);
+    }
+
+    /// Runs one subscription, writing each result to the socket's bounded buffer; a full
+    /// buffer ends the socket rather than growing memory.
+    fn spawn_subscription(
+        &self,
+        id: String,
+        request: async_graphql::Request,
+        viewer: Viewer,
+        out: mpsc::Sender<Message>,
+        ended: mpsc::UnboundedSender<String>,
+        slow: mpsc::UnboundedSender<()>,
+    ) -> tokio::task::JoinHandle<()> {
+        let schema = self.schema.clone();
+        let legacy = self.legacy;
+        tokio::spawn(async move {
+            metrics::gauge!("reelgraph_subscriptions").increment(1.0);
+            let mut results = schema.execute_stream(request.data(viewer));
+            while let Some(response) = results.next().await {
+                let kind = if legacy { "data" } else { "next" };
+                let message = json!({"type": kind, "id": id, "payload": response});
+                if out.try_send(Session::text(message)).is_err() {
+                    let _ = slow.send(());
+                    metrics::gauge!("reelgraph_subscriptions").decrement(1.0);
+                    return;
+                }
+            }
+            let _ = out.try_send(Session::text(json!({"type": "complete", "id": id})));
+            let _ = ended.send(id);
+            metrics::gauge!("reelgraph_subscriptions").decrement(1.0);
+        })
+    }
 }
