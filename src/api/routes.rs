@@ -10,7 +10,7 @@ use poem::web::{Data, Html, Json, Redirect};
 use poem::{get, handler, put, EndpointExt, IntoEndpoint, IntoResponse, Response, Route};
 use serde_json::json;
 
-use super::http::{graphql, BodyLimit, MultipartLimits};
+use super::http::{graphql, graphql_stream, BodyLimit, MultipartLimits};
 use super::live::{graphql_ws, WsLimits, WsOrigins};
 use super::media::{read_media, upload_media};
 use super::schema::build_schema;
@@ -114,6 +114,7 @@ pub fn routes(state: AppState, config: &Config) -> impl IntoEndpoint {
         .at("/", get(root))
         .at("/graphql", get(graphql).post(graphql))
         .at("/graphql/ws", get(graphql_ws))
+        .at("/graphql/stream", get(graphql_stream).post(graphql_stream))
         .at("/graphiql", get(graphiql))
         .at("/health/live", get(live))
         .at("/health/ready", get(ready))

@@ -389,3 +389,85 @@ async fn recv_any(socket: &mut Socket) -> Value {
         }
     }
 }
+
+/// Reads a streamed HTTP body until `needle` appears.
+async fn read_until(resp: reqwest::Response, needle: &str) -> String {
+    let mut body = resp.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout(Duration::from_secs(15), body.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} within 15 s; got {seen:?}"))
+            .expect("stream open")
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
+#[tokio::test]
+async fn subscriptions_over_sse_and_multipart_mixed() {
+    let app = spawn_app_with(Options::default()).await;
+    let owner = app.register("sse_owner").await;
+    let id = app.create_video(&owner, "Streamed", json!({})).await;
+    app.publish(&owner, &id).await;
+    let query = json!({
+        "query": "subscription($v: ID!) { videoStats(videoId: $v) { videoId viewCount } }",
+        "variables": { "v": id },
+    });
+    let view = "mutation($v: ID!) { recordView(videoId: $v) { viewCount } }";
+
+    // graphql-sse, distinct connections: anonymous, JSON body.
+    let sse = app
+        .client
+        .post(app.url("/graphql/stream"))
+        .header("Accept", "text/event-stream")
+        .json(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sse.status().as_u16(), 200);
+    assert!(sse.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.gql_as(Some(&owner.access), view, json!({ "v": id }))
+        .await
+        .data();
+    let seen = read_until(sse, "\"viewCount\":1").await;
+    assert!(
+        seen.contains("event: next\ndata: {\"data\":{\"videoStats\":"),
+        "{seen}"
+    );
+
+    // Without Accept: text/event-stream the stream endpoint says so.
+    let refused = app
+        .client
+        .post(app.url("/graphql/stream"))
+        .json(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 406);
+
+    // multipart/mixed over POST /graphql.
+    let mixed = app
+        .client
+        .post(app.url("/graphql"))
+        .header("Accept", "multipart/mixed")
+        .json(&query)
+        .send()
+        .await
+        .unwrap();
+    assert!(mixed.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("multipart/mixed"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fan = app.register("sse_fan").await;
+    app.gql_as(Some(&fan.access), view, json!({ "v": id }))
+        .await
+        .data();
+    read_until(mixed, "\"viewCount\":2").await;
+}

@@ -16,8 +16,10 @@
 mod media;
 mod multipart;
 mod request;
+mod stream;
 
 pub use multipart::MultipartLimits;
+pub use stream::graphql_stream;
 
 use std::time::Instant;
 
@@ -107,6 +109,12 @@ pub async fn graphql(
     let request_id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("graphql", request_id = %request_id);
     let accept = req.header(header::ACCEPT);
+    if req.method() == Method::POST
+        && is_json_content_type(req)
+        && accept.is_some_and(|a| a.contains("multipart/mixed"))
+    {
+        return stream::multipart_mixed(req, body, schema, state, limit.0).await;
+    }
     let Some(media) = negotiate(accept) else {
         return reject(
             StatusCode::NOT_ACCEPTABLE,
