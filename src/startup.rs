@@ -15,6 +15,7 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::app::dashboard::DashboardService;
 use crate::app::{
     AuthService, FavoriteService, MediaService, RecentWrites, SearchService, UserService,
     VideoService,
@@ -25,8 +26,8 @@ use crate::domain::events::EventBus;
 use crate::domain::media::{JobQueue, MediaRepository, MediaStore, UploadLimits};
 use crate::infra::auth::{Argon2Hasher, JwtTokens};
 use crate::infra::db::{
-    Database, SqlFavoriteRepository, SqlMediaRepository, SqlSessionRepository, SqlUserRepository,
-    SqlVideoRepository,
+    Database, SqlFavoriteRepository, SqlMediaRepository, SqlSessionRepository, SqlStatsRepository,
+    SqlUserRepository, SqlVideoRepository,
 };
 use crate::infra::events::{LocalBus, RedisBus};
 use crate::infra::jobs::{ApalisQueue, MediaProcessor, Tools};
@@ -54,6 +55,7 @@ pub struct AppState {
     pub jobs: ApalisQueue,
     pub processor: Arc<MediaProcessor>,
     pub events: Arc<dyn EventBus>,
+    pub dashboard: Arc<DashboardService>,
     pub db: Database,
     pub redis: Option<RedisStore>,
 }
@@ -318,6 +320,12 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         work_dir: config.data_dir.join("work"),
         events: events.clone(),
     });
+    let dashboard = Arc::new(DashboardService::new(
+        Arc::new(SqlStatsRepository { db: db.clone() }),
+        media.clone(),
+        videos.clone(),
+        Arc::new(std::sync::atomic::AtomicI64::new(0)),
+    ));
     Ok(AppState {
         auth,
         users,
@@ -330,6 +338,7 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         jobs,
         processor,
         events,
+        dashboard,
         db,
         redis,
     })

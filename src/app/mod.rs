@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod cursor;
+pub mod dashboard;
 pub mod favorites;
 pub mod media;
 pub mod search;

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod favorite;

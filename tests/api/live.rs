@@ -471,3 +471,66 @@ async fn subscriptions_over_sse_and_multipart_mixed() {
         .data();
     read_until(mixed, "\"viewCount\":2").await;
 }
+
+#[tokio::test]
+async fn the_dashboard_is_computed_once_per_interval_for_all_admins() {
+    let app = spawn_app_with(Options::default()).await;
+    let admin = app
+        .promote(&app.register("dash_admin").await, "ADMIN")
+        .await;
+    let creator = app.register("dash_creator").await;
+    let id = app.create_video(&creator, "Watched", json!({})).await;
+    app.publish(&creator, &id).await;
+    app.gql_as(
+        Some(&creator.access),
+        "mutation($v: ID!) { recordView(videoId: $v) { viewCount } }",
+        json!({ "v": id }),
+    )
+    .await
+    .data();
+    let query = "subscription { dashboard(intervalSeconds: 1) { at videosTotal usersTotal viewsLastMinute activeSubscriptions queue { pendingJobs } topVideos { id title owner { username } } } }";
+
+    // Not for creators.
+    let mut theirs = connect(&app, "graphql-transport-ws", Some(&creator.access)).await;
+    send(
+        &mut theirs,
+        json!({ "id": "d", "type": "subscribe", "payload": { "query": query } }),
+    )
+    .await;
+    let refused = recv(&mut theirs).await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+
+    // Three admin sockets on one interval share each computation.
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        let mut s = connect(&app, "graphql-transport-ws", Some(&admin.access)).await;
+        send(
+            &mut s,
+            json!({ "id": "d", "type": "subscribe", "payload": { "query": query } }),
+        )
+        .await;
+        sockets.push(s);
+    }
+    let mut ats = Vec::new();
+    for s in &mut sockets {
+        let mut first = recv(s).await;
+        // A socket that joined just before a tick may see that tick's value first.
+        let mut stats = first["payload"]["data"]["dashboard"].take();
+        while stats["activeSubscriptions"].as_i64().unwrap_or(0) < 3 {
+            stats = recv(s).await["payload"]["data"]["dashboard"].take();
+        }
+        assert_eq!(stats["videosTotal"], 1, "{stats}");
+        assert_eq!(stats["usersTotal"], 2, "{stats}");
+        assert_eq!(stats["viewsLastMinute"], 1, "{stats}");
+        assert_eq!(stats["topVideos"][0]["id"], id.as_str(), "{stats}");
+        assert_eq!(stats["topVideos"][0]["owner"]["username"], "dash_creator");
+        ats.push(stats["at"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        ats.iter().all(|a| *a == ats[0]),
+        "each socket got its own computation: {ats:?}"
+    );
+}

@@ -96,6 +96,47 @@ fn decorate(resp: &mut async_graphql::Response, request_id: &str) {
     }
 }
 
+/// What every operation's resolvers find in their context, whatever the transport: the
+/// viewer and fresh per-request dataloaders.
+pub fn with_request_data(
+    request: async_graphql::Request,
+    state: &AppState,
+    viewer: &Viewer,
+) -> async_graphql::Request {
+    let users = DataLoader::new(
+        UserLoader {
+            users: state.users.clone(),
+        },
+        tokio::spawn,
+    );
+    let favorited = DataLoader::new(
+        FavoritedLoader {
+            viewer: viewer.user_id(),
+            favorites: state.favorites.clone(),
+        },
+        tokio::spawn,
+    );
+    let versions = DataLoader::new(
+        VersionsLoader {
+            videos: state.videos.clone(),
+        },
+        tokio::spawn,
+    );
+    let videos = DataLoader::new(
+        VideoLoader {
+            viewer: viewer.clone(),
+            videos: state.videos.clone(),
+        },
+        tokio::spawn,
+    );
+    request
+        .data(viewer.clone())
+        .data(users)
+        .data(favorited)
+        .data(versions)
+        .data(videos)
+}
+
 #[handler]
 pub async fn graphql(
     req: &Request,
@@ -244,39 +285,7 @@ pub async fn graphql(
         }
     };
 
-    let with_data = |r: async_graphql::Request| {
-        let users = DataLoader::new(
-            UserLoader {
-                users: state.users.clone(),
-            },
-            tokio::spawn,
-        );
-        let favorited = DataLoader::new(
-            FavoritedLoader {
-                viewer: viewer.user_id(),
-                favorites: state.favorites.clone(),
-            },
-            tokio::spawn,
-        );
-        let versions = DataLoader::new(
-            VersionsLoader {
-                videos: state.videos.clone(),
-            },
-            tokio::spawn,
-        );
-        let videos = DataLoader::new(
-            VideoLoader {
-                viewer: viewer.clone(),
-                videos: state.videos.clone(),
-            },
-            tokio::spawn,
-        );
-        r.data(viewer.clone())
-            .data(users)
-            .data(favorited)
-            .data(versions)
-            .data(videos)
-    };
+    let with_data = |r: async_graphql::Request| with_request_data(r, state, &viewer);
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(with_data(r)),
         BatchRequest::Batch(items) => {

@@ -68,7 +68,7 @@ async fn prepare(
             client_key: client_key(req),
         },
     };
-    Ok(request.data(viewer))
+    Ok(super::with_request_data(request, state, &viewer))
 }
 
 /// `GET|POST /graphql/stream` (graphql-sse, distinct connections).

@@ -33,6 +33,46 @@ pub struct ProcessingEvent {
     at: DateTime<Utc>,
 }
 
+pub struct DashboardStats(std::sync::Arc<crate::app::dashboard::Dashboard>);
+
+#[async_graphql::Object]
+impl DashboardStats {
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    async fn videos_total(&self) -> i64 {
+        self.0.counts.videos_total
+    }
+    async fn videos_processing(&self) -> i64 {
+        self.0.counts.videos_processing
+    }
+    async fn users_total(&self) -> i64 {
+        self.0.counts.users_total
+    }
+    async fn views_last_minute(&self) -> i64 {
+        self.0.counts.views_last_minute
+    }
+    async fn favorites_last_minute(&self) -> i64 {
+        self.0.counts.favorites_last_minute
+    }
+    /// Live subscriptions on the instance that computed this.
+    async fn active_subscriptions(&self) -> i64 {
+        self.0.active_subscriptions
+    }
+    async fn queue(&self) -> QueueMetricsView {
+        self.0.queue.into()
+    }
+    /// Most viewed in the last ten minutes.
+    async fn top_videos(&self) -> Vec<crate::api::video::types::VideoView> {
+        self.0
+            .top_videos
+            .iter()
+            .cloned()
+            .map(crate::api::video::types::VideoView)
+            .collect()
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct Notification {
     /// VIDEO_READY, VIDEO_FAILED or FAVORITED.
@@ -193,6 +233,29 @@ impl SubscriptionRoot {
                         None
                     }
                 }
+            }
+        }))
+    }
+
+    /// Platform counters, computed once per interval for all dashboard subscribers.
+    /// ADMIN and up.
+    async fn dashboard(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 5)] interval_seconds: i32,
+    ) -> async_graphql::Result<impl Stream<Item = DashboardStats>> {
+        let feed = ctx
+            .state()
+            .dashboard
+            .subscribe(ctx.viewer(), interval_seconds)
+            .gql()?;
+        Ok(futures_util::stream::unfold(feed, |mut feed| async move {
+            loop {
+                let current = feed.borrow_and_update().clone();
+                if let Some(dashboard) = current {
+                    return Some((DashboardStats(dashboard), feed));
+                }
+                feed.changed().await.ok()?;
             }
         }))
     }

@@ -324,22 +324,41 @@ impl Session {
         slow: mpsc::UnboundedSender<()>,
     ) -> tokio::task::JoinHandle<()> {
         let schema = self.schema.clone();
+        let state = self.state.clone();
         let legacy = self.legacy;
         tokio::spawn(async move {
-            metrics::gauge!("reelgraph_subscriptions").increment(1.0);
-            let mut results = schema.execute_stream(request.data(viewer));
+            let _live = LiveSubscription::new(&state);
+            let request = crate::api::http::with_request_data(request, &state, &viewer);
+            let mut results = schema.execute_stream(request);
             while let Some(response) = results.next().await {
                 let kind = if legacy { "data" } else { "next" };
                 let message = json!({"type": kind, "id": id, "payload": response});
                 if out.try_send(Session::text(message)).is_err() {
                     let _ = slow.send(());
-                    metrics::gauge!("reelgraph_subscriptions").decrement(1.0);
                     return;
                 }
             }
             let _ = out.try_send(Session::text(json!({"type": "complete", "id": id})));
             let _ = ended.send(id);
-            metrics::gauge!("reelgraph_subscriptions").decrement(1.0);
         })
+    }
+}
+
+/// Counts a live subscription while it exists (also when its task is aborted).
+pub struct LiveSubscription(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl LiveSubscription {
+    pub fn new(state: &AppState) -> Self {
+        let counter = state.dashboard.subscriptions.clone();
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::gauge!("reelgraph_subscriptions").increment(1.0);
+        Self(counter)
+    }
+}
+
+impl Drop for LiveSubscription {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::gauge!("reelgraph_subscriptions").decrement(1.0);
     }
 }

@@ -12,6 +12,7 @@ mod favorite_repo;
 mod media_repo;
 mod outbox;
 mod session_repo;
+mod stats_repo;
 mod user_repo;
 mod video_repo;
 
@@ -31,6 +32,7 @@ pub use favorite_repo::SqlFavoriteRepository;
 pub use media_repo::SqlMediaRepository;
 pub use outbox::OutboxRow;
 pub use session_repo::SqlSessionRepository;
+pub use stats_repo::SqlStatsRepository;
 pub use user_repo::SqlUserRepository;
 pub use video_repo::{label_key, SqlVideoRepository};
 
