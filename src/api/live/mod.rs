@@ -18,8 +18,9 @@ use crate::domain::events::Event;
 use crate::domain::video::VideoStatus;
 use crate::domain::VideoId;
 
-/// `videoStats` sends at most one update per video per this window (the latest counts).
-const STATS_WINDOW: Duration = Duration::from_millis(250);
+/// `videoStats` sends at most one update per video per this window (the latest counts):
+/// ten a second, so a burst is coalesced while 10 events/s still go out as they come.
+const STATS_WINDOW: Duration = Duration::from_millis(100);
 /// `queueMetrics` recomputes at most once per this window.
 const QUEUE_WINDOW: Duration = Duration::from_millis(500);
 
@@ -170,7 +171,7 @@ impl SubscriptionRoot {
         ))
     }
 
-    /// The video's view and like counts as they change, at most four updates a second.
+    /// The video's view and like counts as they change, at most ten updates a second.
     /// For everyone who may see the video.
     async fn video_stats(
         &self,
@@ -195,11 +196,12 @@ impl SubscriptionRoot {
                         video_id,
                         view_count,
                         like_count,
-                        ..
+                        at,
                     } if video_id == id => Some(VideoStats::new(
                         ID(video_id.to_string()),
                         view_count,
                         like_count,
+                        at,
                     )),
                     _ => None,
                 }

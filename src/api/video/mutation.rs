@@ -106,6 +106,11 @@ impl VideoMutation {
             .record_view(ctx.viewer(), id)
             .await
             .gql()?;
-        Ok(VideoStats::new(video_id, views, likes))
+        Ok(VideoStats::new(
+            video_id,
+            views,
+            likes,
+            crate::domain::clock::now(),
+        ))
     }
 }

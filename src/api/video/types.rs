@@ -92,14 +92,17 @@ pub struct VideoStats {
     video_id: ID,
     view_count: i64,
     like_count: i64,
+    /// When the counts were taken (for live updates: when the change was published).
+    at: DateTime<Utc>,
 }
 
 impl VideoStats {
-    pub fn new(video_id: ID, view_count: i64, like_count: i64) -> Self {
+    pub fn new(video_id: ID, view_count: i64, like_count: i64, at: DateTime<Utc>) -> Self {
         VideoStats {
             video_id,
             view_count,
             like_count,
+            at,
         }
     }
 }
