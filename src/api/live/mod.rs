@@ -19,8 +19,9 @@ use crate::domain::video::VideoStatus;
 use crate::domain::VideoId;
 
 /// `videoStats` sends at most one update per video per this window (the latest counts):
-/// ten a second, so a burst is coalesced while 10 events/s still go out as they come.
-const STATS_WINDOW: Duration = Duration::from_millis(100);
+/// a burst is coalesced to about twelve a second, while changes 100 ms apart (10/s) still
+/// go out as they come.
+const STATS_WINDOW: Duration = Duration::from_millis(80);
 /// `queueMetrics` recomputes at most once per this window.
 const QUEUE_WINDOW: Duration = Duration::from_millis(500);
 
@@ -171,7 +172,8 @@ impl SubscriptionRoot {
         ))
     }
 
-    /// The video's view and like counts as they change, at most ten updates a second.
+    /// The video's view and like counts as they change, coalesced to at most one update
+    /// per 80 ms.
     /// For everyone who may see the video.
     async fn video_stats(
         &self,

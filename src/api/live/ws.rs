@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_graphql::http::WebSocketProtocols;
 use futures_util::{SinkExt, StreamExt};
 use poem::http::{header, StatusCode};
-use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketStream};
+use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketConfig, WebSocketStream};
 use poem::web::Data as PoemData;
 use poem::{handler, IntoResponse, Request, Response};
 use serde_json::{json, Value};
@@ -115,7 +115,17 @@ pub async fn graphql_ws(
         legacy: protocol == WebSocketProtocols::SubscriptionsTransportWS,
         client_key,
     };
+    // Small buffers: tungstenite's defaults (128 KiB each way) would cost every idle
+    // subscriber a quarter of a megabyte. Frames are capped at 1 MiB before buffering;
+    // the protocol loop then refuses anything over the configured message size.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 << 10)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1 << 20)
+        .max_message_size(Some(1 << 20))
+        .max_frame_size(Some(1 << 20));
     websocket
+        .config(config)
         .protocols(["graphql-transport-ws", "graphql-ws"])
         .on_upgrade(move |socket| session.run(socket))
         .into_response()
