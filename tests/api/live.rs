@@ -349,7 +349,11 @@ async fn the_socket_closes_with_the_protocol_codes() {
     // Pings are answered.
     let mut s = connect(&app, "graphql-transport-ws", Some(&user.access)).await;
     send(&mut s, json!({ "type": "ping" })).await;
-    assert_eq!(recv_any(&mut s).await["type"], "pong");
+    let mut answer = recv_any(&mut s).await;
+    while answer["type"] == "ping" {
+        answer = recv_any(&mut s).await;
+    }
+    assert_eq!(answer["type"], "pong");
 
     // A page on a foreign origin cannot open a socket.
     let mut request = format!("ws://{}/graphql/ws", app.addr)

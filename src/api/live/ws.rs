@@ -196,7 +196,10 @@ impl Session {
         tokio::pin!(init_deadline);
         let expiry = tokio::time::sleep(Duration::from_secs(u32::MAX as u64));
         tokio::pin!(expiry);
-        let mut keepalive = tokio::time::interval(self.limits.keepalive);
+        let mut keepalive = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.limits.keepalive,
+            self.limits.keepalive,
+        );
         let mut recheck = tokio::time::interval(self.limits.recheck);
         metrics::gauge!("reelgraph_ws_sockets").increment(1.0);
 
