@@ -359,3 +359,26 @@ impl TestApp {
             .expect("reelgraph_db_statements_total in /metrics")
     }
 }
+
+/// Two instances sharing one database (PostgreSQL when configured, else a SQLite file in
+/// the returned folder) and one Redis key prefix.
+pub async fn two_instances(redis_url: &str) -> (TestApp, TestApp, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let database_url = match std::env::var("TEST_DATABASE_URL") {
+        Ok(u) if !u.is_empty() => fresh_postgres_database().await,
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            tmp.path().join("shared.db").display()
+        ),
+    };
+    let prefix = format!("rg-test:{}:", uuid::Uuid::new_v4().simple());
+    let options = || Options {
+        database_url: Some(database_url.clone()),
+        redis_url: Some(redis_url.to_owned()),
+        redis_prefix: Some(prefix.clone()),
+        ..Options::default()
+    };
+    let a = spawn_app_with(options()).await;
+    let b = spawn_app_with(options()).await;
+    (a, b, tmp)
+}

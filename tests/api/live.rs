@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{fresh_postgres_database, service_url, spawn_app_with, Options, TestApp};
+use crate::helpers::{service_url, spawn_app_with, Options, TestApp};
 use crate::media::{multipart_body, post_multipart, TINY_MP4};
 
 type Socket =
@@ -207,23 +207,7 @@ async fn an_event_on_one_instance_reaches_a_subscriber_on_another_through_redis(
     let Some(redis_url) = service_url("TEST_REDIS_URL") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let database_url = match std::env::var("TEST_DATABASE_URL") {
-        Ok(u) if !u.is_empty() => fresh_postgres_database().await,
-        _ => format!(
-            "sqlite://{}?mode=rwc",
-            tmp.path().join("shared.db").display()
-        ),
-    };
-    let prefix = format!("rg-test:{}:", uuid::Uuid::new_v4().simple());
-    let options = || Options {
-        database_url: Some(database_url.clone()),
-        redis_url: Some(redis_url.clone()),
-        redis_prefix: Some(prefix.clone()),
-        ..Options::default()
-    };
-    let a = spawn_app_with(options()).await;
-    let b = spawn_app_with(options()).await;
+    let (a, b, _shared) = crate::helpers::two_instances(&redis_url).await;
     let owner = a.register("cross_owner").await;
     let id = a.create_video(&owner, "Cross", json!({})).await;
     a.publish(&owner, &id).await;
