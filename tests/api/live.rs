@@ -522,3 +522,129 @@ async fn the_dashboard_is_computed_once_per_interval_for_all_admins() {
         "each socket got its own computation: {ats:?}"
     );
 }
+
+/// A private Redis on a free port, killed when dropped.
+struct PrivateRedis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl PrivateRedis {
+    fn start(port: u16) -> Option<Self> {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Self { child, port });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+
+    fn stop(mut self) -> u16 {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.port
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_bus_survives_a_redis_restart_and_the_server_keeps_answering() {
+    if service_url("TEST_REDIS_URL").is_none() {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Some(redis) = PrivateRedis::start(port) else {
+        assert!(
+            !crate::helpers::require_services(),
+            "cannot start redis-server"
+        );
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{port}");
+    let (a, b, _shared) = crate::helpers::two_instances(&url).await;
+    let owner = a.register("restart_owner").await;
+    let fan = b.register("restart_fan").await;
+    let id = a.create_video(&owner, "Restart", json!({})).await;
+    a.publish(&owner, &id).await;
+    let mut socket = connect(&a, "graphql-transport-ws", Some(&owner.access)).await;
+    send(&mut socket, json!({ "id": "s", "type": "subscribe", "payload": {
+        "query": "subscription($v: ID!) { videoStats(videoId: $v) { likeCount } }", "variables": { "v": id } } })).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let toggle = |add: bool| {
+        if add {
+            "mutation($v: ID!) { addFavorite(kind: VIDEO, targetId: $v) { createdAt } }"
+        } else {
+            "mutation($v: ID!) { removeFavorite(kind: VIDEO, targetId: $v) }"
+        }
+    };
+    b.gql_as(Some(&fan.access), toggle(true), json!({ "v": id }))
+        .await
+        .data();
+    assert_eq!(
+        recv(&mut socket).await["payload"]["data"]["videoStats"]["likeCount"],
+        1
+    );
+
+    // Redis goes away: queries still answer on both instances.
+    let port = redis.stop();
+    for app in [&a, &b] {
+        let r = app
+            .gql(
+                "query($v: ID!) { video(id: $v) { title likeCount } }",
+                json!({ "v": id }),
+            )
+            .await;
+        assert_eq!(r.data()["video"]["title"], "Restart");
+    }
+
+    // Redis comes back: the bus reconnects by itself and events cross again.
+    let _redis = PrivateRedis::start(port).expect("restart redis-server");
+    let started = std::time::Instant::now();
+    let mut add = false;
+    loop {
+        let r = b
+            .gql_as(Some(&fan.access), toggle(add), json!({ "v": id }))
+            .await;
+        if r.body.get("errors").is_none() {
+            let expected = if add { 1 } else { 0 };
+            if let Ok(Some(Ok(Message::Text(text)))) =
+                tokio::time::timeout(Duration::from_millis(700), socket.next()).await
+            {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                if value["payload"]["data"]["videoStats"]["likeCount"] == expected {
+                    break;
+                }
+            }
+            add = !add;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the bus did not reconnect: {}",
+            r.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
