@@ -648,3 +648,54 @@ async fn the_bus_survives_a_redis_restart_and_the_server_keeps_answering() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn queue_metrics_are_pushed_when_the_queue_changes() {
+    let app = spawn_app_with(Options::default()).await;
+    let owner = app.register("queue_owner").await;
+    let id = app.create_video(&owner, "Queued", json!({})).await;
+    let query = "subscription { queueMetrics { pendingJobs runningJobs failedJobs deadJobs estimatedWaitSeconds } }";
+
+    // Anonymous sockets may not watch the queue.
+    let mut anonymous = connect(&app, "graphql-transport-ws", None).await;
+    send(
+        &mut anonymous,
+        json!({ "id": "q", "type": "subscribe", "payload": { "query": query } }),
+    )
+    .await;
+    let refused = recv(&mut anonymous).await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{refused}"
+    );
+
+    let mut socket = connect(&app, "graphql-transport-ws", Some(&owner.access)).await;
+    send(
+        &mut socket,
+        json!({ "id": "q", "type": "subscribe", "payload": { "query": query } }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (ct, body) = multipart_body(
+        "mutation($v: ID!, $f: Upload!) { uploadVideo(videoId: $v, file: $f) { status } }",
+        json!({ "v": id, "f": null }),
+        &[("f", "clip.mp4", "video/mp4", TINY_MP4)],
+    );
+    assert_eq!(post_multipart(&app, &owner, &ct, body, true).await.0, 200);
+    // Updates follow the job through the queue until it is empty again.
+    let mut seen = Vec::new();
+    loop {
+        let message = recv(&mut socket).await;
+        assert_eq!(message["type"], "next", "{message}");
+        let m = message["payload"]["data"]["queueMetrics"].clone();
+        let busy = m["pendingJobs"].as_i64().unwrap() + m["runningJobs"].as_i64().unwrap();
+        seen.push(busy);
+        if busy == 0 && seen.len() > 1 {
+            break;
+        }
+        if busy == 0 && crate::media::video(&app, Some(&owner), &id).await["status"] == "READY" {
+            break;
+        }
+    }
+    assert_eq!(*seen.last().unwrap(), 0, "{seen:?}");
+}
