@@ -233,6 +233,15 @@ pub struct Config {
     )]
     pub ws_origins: Vec<String>,
 
+    /// Lifetime of access tokens, in seconds. Sockets close when theirs expires (4401).
+    #[arg(
+        long,
+        env = "REELGRAPH_ACCESS_TOKEN_SECONDS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub access_token_seconds: u64,
+
     /// Seconds a socket may take to send connection_init before it is closed (4408).
     #[arg(
         long,
@@ -310,6 +319,7 @@ impl Config {
             job_heartbeat_seconds: 5,
             ws_origins: Vec::new(),
             ws_init_timeout_seconds: 10,
+            access_token_seconds: 900,
             ffprobe: "ffprobe".into(),
             ffmpeg: "ffmpeg".into(),
             log_format: LogFormat::Text,

@@ -35,7 +35,6 @@ use crate::infra::kv::{MemoryStore, RedisStore};
 use crate::infra::media::{AzureAuth, AzureStore, FolderStore};
 use crate::infra::search::SearchReplica;
 
-pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 pub const REFRESH_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 const JWT_ISSUER: &str = "reelgraph";
 const JWT_AUDIENCE: &str = "reelgraph-api";
@@ -258,7 +257,7 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
             secret.expose_secret().as_bytes(),
             JWT_ISSUER,
             JWT_AUDIENCE,
-            ACCESS_TOKEN_TTL,
+            Duration::from_secs(config.access_token_seconds.clamp(1, 24 * 3600)),
         )),
         revocations,
         limiter,

@@ -699,3 +699,22 @@ async fn queue_metrics_are_pushed_when_the_queue_changes() {
     }
     assert_eq!(*seen.last().unwrap(), 0, "{seen:?}");
 }
+
+#[tokio::test]
+async fn a_socket_closes_when_its_access_token_expires() {
+    let app = spawn_app_with(Options {
+        configure: Some(Box::new(|c| c.access_token_seconds = 2)),
+        ..Options::default()
+    })
+    .await;
+    let user = app.register("short_lived").await;
+    let mut s = connect(&app, "graphql-transport-ws", Some(&user.access)).await;
+    send(&mut s, json!({ "id": "n", "type": "subscribe", "payload": { "query": "subscription { myNotifications { kind } }" } })).await;
+    let started = std::time::Instant::now();
+    assert_eq!(close_code(&mut s).await, 4401);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -111,6 +111,12 @@ pub async fn graphql_stream(
                 _ = tokio::time::sleep(HEARTBEAT) => Some((":\n\n".to_owned(), Some(events))),
             }
         });
+    // Counted as a live subscription for as long as the stream is open.
+    let live = crate::api::live::LiveSubscription::new(state);
+    let events = events.map(move |item| {
+        let _open = &live;
+        item
+    });
     Response::builder()
         .status(StatusCode::OK)
         .content_type("text/event-stream")

@@ -8,7 +8,7 @@ use async_graphql::{Context, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 
-pub use ws::{graphql_ws, WsLimits, WsOrigins};
+pub use ws::{graphql_ws, LiveSubscription, WsLimits, WsOrigins};
 
 use super::context::ContextExt;
 use super::error::GqlResultExt;
