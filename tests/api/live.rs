@@ -41,6 +41,16 @@ async fn connect(app: &TestApp, protocol: &str, token: Option<&str>) -> Socket {
     socket
 }
 
+/// A graphql-transport-ws subscribe message.
+async fn subscribe(socket: &mut Socket, id: &str, query: &str, variables: Value) {
+    let payload = json!({ "query": query, "variables": variables });
+    send(
+        socket,
+        json!({ "id": id, "type": "subscribe", "payload": payload }),
+    )
+    .await;
+}
+
 async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::text(message.to_string()))
@@ -74,8 +84,13 @@ async fn processing_and_notifications_reach_a_graphql_transport_ws_subscriber() 
 
     // Another user may not follow this video's processing.
     let mut theirs = connect(&app, "graphql-transport-ws", Some(&other.access)).await;
-    send(&mut theirs, json!({ "id": "x", "type": "subscribe", "payload": {
-        "query": "subscription($v: ID!) { videoProcessing(videoId: $v) { status } }", "variables": { "v": id } } })).await;
+    subscribe(
+        &mut theirs,
+        "x",
+        "subscription($v: ID!) { videoProcessing(videoId: $v) { status } }",
+        json!({ "v": id }),
+    )
+    .await;
     // A resolver error is a result with errors (then the subscription completes).
     let refused = recv(&mut theirs).await;
     assert_eq!(refused["type"], "next", "{refused}");
@@ -85,13 +100,12 @@ async fn processing_and_notifications_reach_a_graphql_transport_ws_subscriber() 
     );
 
     let mut socket = connect(&app, "graphql-transport-ws", Some(&owner.access)).await;
-    send(&mut socket, json!({ "id": "p", "type": "subscribe", "payload": {
-        "query": "subscription($v: ID!) { videoProcessing(videoId: $v) { videoId status stage progress at } }",
-        "variables": { "v": id } } })).await;
-    send(
+    subscribe(&mut socket, "p", "subscription($v: ID!) { videoProcessing(videoId: $v) { videoId status stage progress at } }", json!({ "v": id })).await;
+    subscribe(
         &mut socket,
-        json!({ "id": "n", "type": "subscribe", "payload": {
-        "query": "subscription { myNotifications { kind message videoId } }" } }),
+        "n",
+        "subscription { myNotifications { kind message videoId } }",
+        json!({}),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -213,12 +227,18 @@ async fn an_event_on_one_instance_reaches_a_subscriber_on_another_through_redis(
     a.publish(&owner, &id).await;
 
     let mut socket = connect(&a, "graphql-transport-ws", Some(&owner.access)).await;
-    send(&mut socket, json!({ "id": "s", "type": "subscribe", "payload": {
-        "query": "subscription($v: ID!) { videoStats(videoId: $v) { likeCount } }", "variables": { "v": id } } })).await;
-    send(
+    subscribe(
         &mut socket,
-        json!({ "id": "n", "type": "subscribe", "payload": {
-        "query": "subscription { myNotifications { kind videoId } }" } }),
+        "s",
+        "subscription($v: ID!) { videoStats(videoId: $v) { likeCount } }",
+        json!({ "v": id }),
+    )
+    .await;
+    subscribe(
+        &mut socket,
+        "n",
+        "subscription { myNotifications { kind videoId } }",
+        json!({}),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -480,11 +500,7 @@ async fn the_dashboard_is_computed_once_per_interval_for_all_admins() {
 
     // Not for creators.
     let mut theirs = connect(&app, "graphql-transport-ws", Some(&creator.access)).await;
-    send(
-        &mut theirs,
-        json!({ "id": "d", "type": "subscribe", "payload": { "query": query } }),
-    )
-    .await;
+    subscribe(&mut theirs, "d", query, json!({})).await;
     let refused = recv(&mut theirs).await;
     assert_eq!(
         refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
@@ -495,11 +511,7 @@ async fn the_dashboard_is_computed_once_per_interval_for_all_admins() {
     let mut sockets = Vec::new();
     for _ in 0..3 {
         let mut s = connect(&app, "graphql-transport-ws", Some(&admin.access)).await;
-        send(
-            &mut s,
-            json!({ "id": "d", "type": "subscribe", "payload": { "query": query } }),
-        )
-        .await;
+        subscribe(&mut s, "d", query, json!({})).await;
         sockets.push(s);
     }
     let mut ats = Vec::new();
@@ -590,8 +602,13 @@ async fn the_bus_survives_a_redis_restart_and_the_server_keeps_answering() {
     let id = a.create_video(&owner, "Restart", json!({})).await;
     a.publish(&owner, &id).await;
     let mut socket = connect(&a, "graphql-transport-ws", Some(&owner.access)).await;
-    send(&mut socket, json!({ "id": "s", "type": "subscribe", "payload": {
-        "query": "subscription($v: ID!) { videoStats(videoId: $v) { likeCount } }", "variables": { "v": id } } })).await;
+    subscribe(
+        &mut socket,
+        "s",
+        "subscription($v: ID!) { videoStats(videoId: $v) { likeCount } }",
+        json!({ "v": id }),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let toggle = |add: bool| {
         if add {
@@ -658,11 +675,7 @@ async fn queue_metrics_are_pushed_when_the_queue_changes() {
 
     // Anonymous sockets may not watch the queue.
     let mut anonymous = connect(&app, "graphql-transport-ws", None).await;
-    send(
-        &mut anonymous,
-        json!({ "id": "q", "type": "subscribe", "payload": { "query": query } }),
-    )
-    .await;
+    subscribe(&mut anonymous, "q", query, json!({})).await;
     let refused = recv(&mut anonymous).await;
     assert_eq!(
         refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
@@ -670,11 +683,7 @@ async fn queue_metrics_are_pushed_when_the_queue_changes() {
     );
 
     let mut socket = connect(&app, "graphql-transport-ws", Some(&owner.access)).await;
-    send(
-        &mut socket,
-        json!({ "id": "q", "type": "subscribe", "payload": { "query": query } }),
-    )
-    .await;
+    subscribe(&mut socket, "q", query, json!({})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (ct, body) = multipart_body(
         "mutation($v: ID!, $f: Upload!) { uploadVideo(videoId: $v, file: $f) { status } }",
@@ -709,7 +718,13 @@ async fn a_socket_closes_when_its_access_token_expires() {
     .await;
     let user = app.register("short_lived").await;
     let mut s = connect(&app, "graphql-transport-ws", Some(&user.access)).await;
-    send(&mut s, json!({ "id": "n", "type": "subscribe", "payload": { "query": "subscription { myNotifications { kind } }" } })).await;
+    subscribe(
+        &mut s,
+        "n",
+        "subscription { myNotifications { kind } }",
+        json!({}),
+    )
+    .await;
     let started = std::time::Instant::now();
     assert_eq!(close_code(&mut s).await, 4401);
     assert!(

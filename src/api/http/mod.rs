@@ -166,6 +166,8 @@ pub async fn graphql(
         );
     };
 
+    // Set when the viewer was already authenticated (multipart uploads, before their body).
+    let mut known_viewer: Option<Viewer> = None;
     let batch = if req.method() == Method::GET {
         match from_query_string(req) {
             Ok(r) if selects_non_query(&r) => {
@@ -196,8 +198,9 @@ pub async fn graphql(
         let uploader = viewer_for(req, state)
             .instrument(span.clone())
             .await
-            .is_ok_and(|v| v.can(Permission::ManageOwnVideos));
-        if !uploader {
+            .ok()
+            .filter(|v| v.can(Permission::ManageOwnVideos));
+        if uploader.is_none() {
             return reject(
                 StatusCode::UNAUTHORIZED,
                 media,
@@ -206,6 +209,7 @@ pub async fn graphql(
                 &request_id,
             );
         }
+        known_viewer = uploader;
         match multipart::read_multipart(req, body, *multipart_limits).await {
             Ok(batch) => batch,
             Err((status, code, message)) => {
@@ -254,7 +258,11 @@ pub async fn graphql(
         }
     };
 
-    let viewer = match viewer_for(req, state).instrument(span.clone()).await {
+    let authenticated = match known_viewer {
+        Some(v) => Ok(v),
+        None => viewer_for(req, state).instrument(span.clone()).await,
+    };
+    let viewer = match authenticated {
         Ok(v) => v,
         Err(DomainError::Unauthenticated(_)) if needs_no_token(&batch) => Viewer::Anonymous {
             client_key: client_key(req),

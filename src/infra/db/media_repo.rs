@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use super::convert::video_from;
@@ -571,15 +571,34 @@ impl MediaRepository for SqlMediaRepository {
     }
 
     async fn queue_metrics(&self, concurrency: usize) -> DomainResult<QueueMetrics> {
+        // One statement for the four counts (the status index serves it).
+        let counts: Vec<(String, i64)> = media_job::Entity::find()
+            .select_only()
+            .column(media_job::Column::Status)
+            .column_as(media_job::Column::Id.count(), "n")
+            .filter(media_job::Column::Status.is_in([
+                JobStatus::Queued.as_str(),
+                JobStatus::Running.as_str(),
+                JobStatus::Failed.as_str(),
+                JobStatus::Dead.as_str(),
+            ]))
+            .group_by(media_job::Column::Status)
+            .into_tuple()
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?;
         let count = |status: JobStatus| {
-            media_job::Entity::find()
-                .filter(media_job::Column::Status.eq(status.as_str()))
-                .count(&self.db.conn)
+            counts
+                .iter()
+                .find(|(s, _)| s == status.as_str())
+                .map_or(0, |(_, n)| *n)
         };
-        let pending = count(JobStatus::Queued).await.map_err(db_err)? as i64;
-        let running = count(JobStatus::Running).await.map_err(db_err)? as i64;
-        let failed = count(JobStatus::Failed).await.map_err(db_err)? as i64;
-        let dead = count(JobStatus::Dead).await.map_err(db_err)? as i64;
+        let (pending, running, failed, dead) = (
+            count(JobStatus::Queued),
+            count(JobStatus::Running),
+            count(JobStatus::Failed),
+            count(JobStatus::Dead),
+        );
         let recent: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = media_job::Entity::find()
             .select_only()
             .column(media_job::Column::StartedAt)

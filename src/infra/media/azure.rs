@@ -43,6 +43,8 @@ pub struct AzureStore {
     container: String,
     auth: AzureAuth,
     delegation: Mutex<Option<DelegationKey>>,
+    /// The container client for the server's own requests, and when to rebuild it.
+    client: std::sync::Mutex<Option<(Arc<BlobContainerClient>, DateTime<Utc>)>>,
 }
 
 fn azure_err(what: &str, e: azure_core::Error) -> DomainError {
@@ -85,6 +87,7 @@ impl AzureStore {
             container: container.to_owned(),
             auth,
             delegation: Mutex::new(None),
+            client: std::sync::Mutex::new(None),
         };
         let client = store.container_client(Duration::minutes(5))?;
         if !client
@@ -129,10 +132,25 @@ impl AzureStore {
         })
     }
 
+    /// A blob client on the shared container client: one HTTP connection pool for all the
+    /// server's requests, rebuilt only when its account SAS has under 10 minutes left.
     fn blob(&self, key: &str) -> DomainResult<BlobClient> {
-        let client = self
-            .container_client(Duration::minutes(30))
-            .map_err(DomainError::internal)?;
+        let mut cached = self
+            .client
+            .lock()
+            .map_err(|_| DomainError::internal(anyhow::anyhow!("blob client lock poisoned")))?;
+        let fresh = cached
+            .as_ref()
+            .is_some_and(|(_, renew_at)| Utc::now() < *renew_at);
+        if !fresh {
+            let client = self
+                .container_client(Duration::minutes(60))
+                .map_err(DomainError::internal)?;
+            *cached = Some((Arc::new(client), Utc::now() + Duration::minutes(50)));
+        }
+        let Some((client, _)) = cached.as_ref() else {
+            return Err(DomainError::internal(anyhow::anyhow!("no blob client")));
+        };
         Ok(client.blob_client(key))
     }
 
