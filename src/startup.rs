@@ -249,6 +249,11 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
     });
 
     let user_repo = Arc::new(SqlUserRepository { db: db.clone() });
+    let events: Arc<dyn EventBus> = match &config.redis_url {
+        Some(url) => RedisBus::start(url.expose_secret(), &config.redis_prefix)
+            .context("cannot start the event bus")?,
+        None => Arc::new(LocalBus::default()),
+    };
     let auth = Arc::new(AuthService {
         users: user_repo.clone(),
         sessions: Arc::new(SqlSessionRepository { db: db.clone() }),
@@ -263,12 +268,8 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         limiter,
         default_role: config.default_role,
         refresh_ttl: REFRESH_TOKEN_TTL,
+        events: events.clone(),
     });
-    let events: Arc<dyn EventBus> = match &config.redis_url {
-        Some(url) => RedisBus::start(url.expose_secret(), &config.redis_prefix)
-            .context("cannot start the event bus")?,
-        None => Arc::new(LocalBus::default()),
-    };
     let writes = Arc::new(RecentWrites::default());
     let videos = Arc::new(VideoService {
         videos: Arc::new(SqlVideoRepository { db: db.clone() }),

@@ -11,7 +11,7 @@ use poem::{get, handler, put, EndpointExt, IntoEndpoint, IntoResponse, Response,
 use serde_json::json;
 
 use super::http::{graphql, graphql_stream, BodyLimit, MultipartLimits};
-use super::live::{graphql_ws, WsLimits, WsOrigins};
+use super::live::{graphql_ws, SessionWatch, WsLimits, WsOrigins};
 use super::media::{read_media, upload_media};
 use super::schema::build_schema;
 use crate::config::Config;
@@ -110,6 +110,7 @@ fn metrics_endpoint(Data(state): Data<&AppState>) -> Response {
 pub fn routes(state: AppState, config: &Config) -> impl IntoEndpoint {
     prometheus();
     let schema = build_schema(state.clone(), config.introspection_enabled());
+    let sessions = SessionWatch::start(&state.events);
     Route::new()
         .at("/", get(root))
         .at("/graphql", get(graphql).post(graphql))
@@ -125,6 +126,7 @@ pub fn routes(state: AppState, config: &Config) -> impl IntoEndpoint {
         .data(state)
         .data(BodyLimit(config.max_body_bytes))
         .data(WsOrigins(config.ws_origins.clone()))
+        .data(sessions)
         .data(WsLimits {
             init_timeout: std::time::Duration::from_secs(config.ws_init_timeout_seconds.max(1)),
             ..WsLimits::default()

@@ -19,6 +19,7 @@ use crate::domain::auth::{
 };
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
+use crate::domain::events::{Event, EventBus};
 use crate::domain::text::fold_key;
 use crate::domain::user::{
     DisplayName, Email, NewUser, Password, Role, User, UserRepository, Username,
@@ -53,6 +54,8 @@ pub struct AuthService {
     pub limiter: Arc<dyn AttemptLimiter>,
     pub default_role: Role,
     pub refresh_ttl: Duration,
+    /// Revoked sessions are announced, so live sockets on any instance close at once.
+    pub events: Arc<dyn EventBus>,
 }
 
 fn new_refresh_token() -> String {
@@ -243,7 +246,13 @@ impl AuthService {
             return Ok(());
         }
         let keys: Vec<String> = sessions.iter().map(|s| format!("sid:{s}")).collect();
-        self.revocations.revoke(&keys, self.tokens.ttl()).await
+        self.revocations.revoke(&keys, self.tokens.ttl()).await?;
+        self.events
+            .publish(Event::SessionsRevoked {
+                sessions: sessions.to_vec(),
+            })
+            .await;
+        Ok(())
     }
 
     /// Ends the viewer's session (or the one `refresh_token` belongs to, if it is the

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use super::{UserId, VideoId};
+use super::{SessionId, UserId, VideoId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
@@ -38,6 +38,8 @@ pub enum Event {
     },
     /// The job queue changed (a job was queued, started or finished).
     QueueChanged { at: DateTime<Utc> },
+    /// These sessions ended (logout, logoutAll, password or role change, token reuse).
+    SessionsRevoked { sessions: Vec<SessionId> },
 }
 
 #[async_trait]

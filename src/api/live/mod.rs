@@ -1,5 +1,6 @@
 //! Subscriptions: what live dashboards and apps hear, fed by the event bus.
 
+mod sessions;
 mod ws;
 
 use std::time::Duration;
@@ -8,6 +9,7 @@ use async_graphql::{Context, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 
+pub use sessions::SessionWatch;
 pub use ws::{graphql_ws, LiveSubscription, WsLimits, WsOrigins};
 
 use super::context::ContextExt;

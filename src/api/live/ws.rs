@@ -5,8 +5,8 @@
 //! The access token comes in the connection_init payload (`{"authorization": "Bearer
 //! ..."}`); without one the socket is anonymous and sees only public topics. Closes:
 //! 4400 malformed message, 4401 subscribe before connection_ack or token expired,
-//! 4403 token refused or session revoked (checked again every few seconds, so logoutAll
-//! on any instance closes the socket), 4408 no connection_init in time, 4409 a
+//! 4403 token refused or session revoked (a revocation on any instance arrives on the
+//! event bus and closes the socket at once), 4408 no connection_init in time, 4409 a
 //! subscription id already in use, 4429 a second connection_init, 1009 a message over
 //! the size limit, 1008 a consumer too slow for its bounded buffer.
 
@@ -22,6 +22,7 @@ use poem::{handler, IntoResponse, Request, Response};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use super::sessions::{Registration, SessionWatch};
 use crate::api::AppSchema;
 use crate::domain::auth::Viewer;
 use crate::domain::DomainError;
@@ -59,7 +60,8 @@ pub struct WsLimits {
     pub max_message_bytes: usize,
     /// Messages waiting to be written before the consumer counts as too slow.
     pub buffer: usize,
-    /// How often the socket's token is checked against the revocation list.
+    /// How often the socket's token is checked against the revocation list (revocation
+    /// events close sockets at once; this catches events missed while Redis was away).
     pub recheck: Duration,
 }
 
@@ -71,7 +73,9 @@ impl Default for WsLimits {
             max_subscriptions: 100,
             max_message_bytes: 64 << 10,
             buffer: 256,
-            recheck: Duration::from_secs(5),
+            // A fallback: revocations arrive as events at once; this catches any missed
+            // while Redis was away.
+            recheck: Duration::from_secs(60),
         }
     }
 }
@@ -84,6 +88,7 @@ pub async fn graphql_ws(
     PoemData(state): PoemData<&AppState>,
     PoemData(origins): PoemData<&WsOrigins>,
     PoemData(limits): PoemData<&WsLimits>,
+    PoemData(sessions): PoemData<&SessionWatch>,
 ) -> Response {
     if !origin_allowed(req, &origins.0) {
         return (
@@ -114,6 +119,7 @@ pub async fn graphql_ws(
         limits: *limits,
         legacy: protocol == WebSocketProtocols::SubscriptionsTransportWS,
         client_key,
+        sessions: sessions.clone(),
     };
     // Small buffers: tungstenite's defaults (128 KiB each way) would cost every idle
     // subscriber a quarter of a megabyte. Frames are capped at 1 MiB before buffering;
@@ -137,6 +143,7 @@ struct Session {
     limits: WsLimits,
     legacy: bool,
     client_key: String,
+    sessions: SessionWatch,
 }
 
 /// Why a session ends: a close frame to send, or nothing (the peer went away).
@@ -192,6 +199,7 @@ impl Session {
         let mut subscriptions: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
         let mut viewer: Option<Viewer> = None;
         let mut token: Option<String> = None;
+        let mut revocation: Option<Registration> = None;
         let init_deadline = tokio::time::sleep(self.limits.init_timeout);
         tokio::pin!(init_deadline);
         let expiry = tokio::time::sleep(Duration::from_secs(u32::MAX as u64));
@@ -218,6 +226,9 @@ impl Session {
                             break close(1008, "consumer too slow");
                         }
                     }
+                }
+                _ = async { revocation.as_ref()?.revoked().await; Some(()) }, if revocation.is_some() => {
+                    break close(4403, "the session was revoked");
                 }
                 _ = recheck.tick(), if token.is_some() => {
                     if let Some(t) = &token {
@@ -256,7 +267,8 @@ impl Session {
                             let payload = message.get("payload").cloned().unwrap_or(Value::Null);
                             match self.authenticate(&payload).await {
                                 Ok((v, t)) => {
-                                    if let Viewer::User { expires_at, .. } = &v {
+                                    if let Viewer::User { expires_at, session, .. } = &v {
+                                        revocation = Some(self.sessions.register(*session));
                                         let left = Duration::from_secs((*expires_at - chrono::Utc::now().timestamp()).max(0) as u64);
                                         expiry.as_mut().reset(tokio::time::Instant::now() + left);
                                     }
