@@ -251,6 +251,64 @@ pub struct Config {
     )]
     pub ws_init_timeout_seconds: u64,
 
+    /// WebSocket sockets and event streams one address may hold open, and sockets one
+    /// signed-in user may hold, on this instance (more are closed with 1013).
+    #[arg(
+        long,
+        env = "REELGRAPH_LIVE_SOCKETS_PER_CLIENT",
+        default_value_t = 64,
+        global = true
+    )]
+    pub live_sockets_per_client: usize,
+
+    /// Subscriptions one signed-in user (or one address, for anonymous viewers) may hold
+    /// across all its sockets and streams on this instance.
+    #[arg(
+        long,
+        env = "REELGRAPH_LIVE_SUBSCRIPTIONS_PER_CLIENT",
+        default_value_t = 512,
+        global = true
+    )]
+    pub live_subscriptions_per_client: usize,
+
+    /// Seconds between background sweeps: stalled jobs, abandoned uploads, replaced media.
+    #[arg(
+        long,
+        env = "REELGRAPH_SWEEP_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub sweep_seconds: u64,
+
+    /// Most client connections served at once; further ones wait in the listen backlog.
+    #[arg(
+        long,
+        env = "REELGRAPH_MAX_CONNECTIONS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub max_connections: usize,
+
+    /// Seconds a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection stays open.
+    #[arg(
+        long,
+        env = "REELGRAPH_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub header_read_timeout_seconds: u64,
+
+    /// Seconds a request body may pause; past that long a body must also average at least
+    /// 1 KiB/s, or the request is cut off.
+    #[arg(
+        long,
+        env = "REELGRAPH_BODY_STALL_SECONDS",
+        default_value_t = 15,
+        global = true
+    )]
+    pub body_stall_seconds: u64,
+
     /// ffprobe program (probing is skipped when it cannot be run).
     #[arg(
         long,
@@ -319,6 +377,12 @@ impl Config {
             job_heartbeat_seconds: 5,
             ws_origins: Vec::new(),
             ws_init_timeout_seconds: 10,
+            max_connections: 10_000,
+            sweep_seconds: 30,
+            live_sockets_per_client: 64,
+            live_subscriptions_per_client: 512,
+            header_read_timeout_seconds: 20,
+            body_stall_seconds: 15,
             access_token_seconds: 900,
             ffprobe: "ffprobe".into(),
             ffmpeg: "ffmpeg".into(),

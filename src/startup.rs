@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use migration::{Migrator, MigratorTrait};
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::IntoEndpoint;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::api::ServeLimits;
 use crate::app::dashboard::DashboardService;
 use crate::app::{
     AuthService, FavoriteService, MediaService, RecentWrites, SearchService, UserService,
@@ -90,11 +91,32 @@ fn jwt_secret(config: &Config) -> anyhow::Result<SecretString> {
     load_or_create_secret(&config.data_dir.join("jwt-secret"))
 }
 
+/// Reads the generated secret, or generates it when there is none. A file that exists but
+/// cannot be read or holds fewer than 32 bytes stops the start: replacing it would sign
+/// every session out and change every signed media URL, so the operator decides.
 fn load_or_create_secret(path: &Path) -> anyhow::Result<SecretString> {
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        let existing = existing.trim().to_owned();
-        if existing.len() >= 32 {
-            return Ok(SecretString::from(existing));
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|_| {
+                anyhow::anyhow!(
+                    "{} is not text; restore it, or delete it to generate a new secret (this signs everyone out)",
+                    path.display()
+                )
+            })?;
+            let existing = text.trim();
+            if existing.len() < 32 {
+                bail!(
+                    "{} holds {} bytes, fewer than the 32 an access-token secret needs; restore it, or delete it to generate a new secret (this signs everyone out)",
+                    path.display(),
+                    existing.len()
+                );
+            }
+            return Ok(SecretString::from(existing.to_owned()));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot read the access-token secret {}", path.display()))
         }
     }
     if let Some(parent) = path.parent() {
@@ -114,8 +136,7 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)?;
     file.write_all(contents.as_bytes())
@@ -224,6 +245,13 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
             .await
             .context("migrations failed")?;
     }
+    let filled = SqlUserRepository { db: db.clone() }
+        .fill_username_skeletons()
+        .await
+        .context("cannot fill username skeletons")?;
+    if filled > 0 {
+        tracing::info!(users = filled, "filled username skeletons");
+    }
     let redis = match &config.redis_url {
         Some(url) => Some(
             RedisStore::connect(url.expose_secret(), &config.redis_prefix)
@@ -269,6 +297,7 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         default_role: config.default_role,
         refresh_ttl: REFRESH_TOKEN_TTL,
         events: events.clone(),
+        refilling: tokio::sync::Mutex::new(()),
     });
     let writes = Arc::new(RecentWrites::default());
     let videos = Arc::new(VideoService {
@@ -345,7 +374,7 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
 }
 
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
     addr: SocketAddr,
     state: AppState,
     config: Config,
@@ -353,18 +382,15 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let acceptor = TcpListener::bind(config.listen.to_string())
-            .into_acceptor()
+        let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let addr = acceptor
+        let addr = listener
             .local_addr()
-            .into_iter()
-            .find_map(|a| a.as_socket_addr().copied())
             .context("listener has no socket address")?;
         let state = build_state_at(&config, &public_url(&config, addr)).await?;
         Ok(Self {
-            acceptor,
+            listener,
             addr,
             state,
             config,
@@ -403,11 +429,12 @@ impl Application {
                     .await
             })
         });
+        let sweep_seconds = self.config.sweep_seconds;
         let sweeper = {
             let state = self.state.clone();
             let mut stopped = jobs_stopped;
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(30));
+                let mut tick = tokio::time::interval(Duration::from_secs(sweep_seconds.max(1)));
                 loop {
                     tokio::select! {
                         _ = stopped.changed() => break,
@@ -422,15 +449,26 @@ impl Application {
                                 Ok(n) => tracing::info!(uploads = n, "removed abandoned uploads"),
                                 Err(e) => tracing::warn!(error = %e, "upload sweep failed"),
                             }
+                            match state.media.remove_released_objects().await {
+                                Ok(0) => {}
+                                Ok(n) => tracing::info!(objects = n, "removed replaced media"),
+                                Err(e) => tracing::warn!(error = %e, "media sweep failed"),
+                            }
                         }
                     }
                 }
             })
         };
         tracing::info!(addr = %self.addr, "reelgraph listening; GraphiQL at http://{}/graphiql", self.addr);
-        poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, signal, Some(Duration::from_secs(10)))
-            .await?;
+        let limits = ServeLimits {
+            header_read_timeout: Duration::from_secs(
+                self.config.header_read_timeout_seconds.max(1),
+            ),
+            body_stall: Duration::from_secs(self.config.body_stall_seconds.max(1)),
+            max_connections: self.config.max_connections.max(1),
+            ..ServeLimits::default()
+        };
+        crate::api::serve(self.listener, app.into_endpoint(), limits, signal).await?;
         let _ = stop_indexer.send(());
         let _ = stop_jobs.send(true);
         let _ = indexer.await;

@@ -10,6 +10,8 @@ mod m20261124_000002_videos;
 mod m20261124_000003_favorites_and_views;
 mod m20261124_000004_search_outbox;
 mod m20261125_000005_media_and_jobs;
+mod m20261129_000006_username_skeletons;
+mod m20261129_000007_released_media;
 
 pub struct Migrator;
 
@@ -22,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_favorites_and_views::Migration),
             Box::new(m20261124_000004_search_outbox::Migration),
             Box::new(m20261125_000005_media_and_jobs::Migration),
+            Box::new(m20261129_000006_username_skeletons::Migration),
+            Box::new(m20261129_000007_released_media::Migration),
         ]
     }
 }

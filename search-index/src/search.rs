@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use tantivy::collector::{Count, DocSetCollector, FacetCollector, MultiCollector, TopDocs};
-use tantivy::query::{BooleanQuery, FuzzyTermQuery, MoreLikeThisQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, OwnedValue, Value};
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Searcher, SegmentReader, TantivyDocument, Term};
 
@@ -257,25 +257,22 @@ impl SearchIndex {
             return Ok(Vec::new());
         };
         let doc: TantivyDocument = searcher.doc(address)?;
-        let text = |field: Field| -> Vec<OwnedValue> {
+        let text = |field: Field| -> Vec<String> {
             doc.get_all(field)
-                .filter_map(|v| v.as_str().map(|s| OwnedValue::Str(s.to_owned())))
+                .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect()
         };
-        let fields = vec![
+        let fields = [
             (f.title_cjk, text(f.title)),
             (f.title_en, text(f.title)),
             (f.description_en, text(f.description)),
             (f.tags_text, text(f.tags)),
         ];
-        let like_this = MoreLikeThisQuery::builder()
-            .with_min_doc_frequency(1)
-            .with_min_term_frequency(1)
-            .with_min_word_length(2)
-            .with_max_query_terms(24)
-            .with_document_fields(fields);
+        let Some(like_this) = like_this(&searcher, &fields)? else {
+            return Ok(Vec::new());
+        };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, Box::new(like_this)),
+            (Occur::Must, like_this),
             (Occur::MustNot, Box::new(id_query)),
         ];
         self.compiler(&searcher)?
@@ -299,6 +296,76 @@ impl SearchIndex {
         })
         .await
     }
+}
+
+/// Most distinctive terms a "like this" query keeps.
+const LIKE_THIS_TERMS: usize = 24;
+
+/// A query for documents like one with `fields`' texts: its most distinctive terms (term
+/// frequency times idf), each a SHOULD clause boosted by its weight. This is what
+/// tantivy's `MoreLikeThisQuery` does, except that idf counts documents the way term
+/// statistics do, deleted ones included until their segment merges; tantivy 0.27 counts
+/// only live documents there and asserts (`bm25.rs: doc_count >= doc_freq`) once deletes
+/// outnumber the difference (upstream PR #2964). `None` when no term qualifies.
+fn like_this(
+    searcher: &Searcher,
+    fields: &[(Field, Vec<String>)],
+) -> Result<Option<Box<dyn Query>>> {
+    let schema = searcher.schema();
+    let tokenizers = searcher.index().tokenizers();
+    let mut frequencies: std::collections::HashMap<Term, u32> = std::collections::HashMap::new();
+    for (field, texts) in fields {
+        let tokenizer_name = match schema.get_field_entry(*field).field_type() {
+            tantivy::schema::FieldType::Str(options) => options
+                .get_indexing_options()
+                .map(|o| o.tokenizer().to_owned()),
+            _ => None,
+        };
+        let Some(mut analyzer) = tokenizer_name.and_then(|name| tokenizers.get(&name)) else {
+            continue;
+        };
+        for text in texts {
+            for token in analysis::analyze(&mut analyzer, text) {
+                // Single bytes (one Latin letter, a digit) say nothing about a video.
+                if token.len() >= 2 {
+                    *frequencies
+                        .entry(Term::from_field_text(*field, &token))
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    // Statistics as BM25 takes them: every document of every segment.
+    let total_docs: u64 = searcher
+        .segment_readers()
+        .iter()
+        .map(|s| u64::from(s.max_doc()))
+        .sum();
+    let mut weighted = Vec::with_capacity(frequencies.len());
+    for (term, tf) in frequencies {
+        let doc_freq = searcher.doc_freq(&term)?.min(total_docs);
+        if doc_freq == 0 {
+            continue;
+        }
+        let idf = (1.0 + ((total_docs - doc_freq) as f32 + 0.5) / (doc_freq as f32 + 0.5)).ln();
+        weighted.push((tf as f32 * idf, term));
+    }
+    weighted.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    weighted.truncate(LIKE_THIS_TERMS);
+    if weighted.is_empty() {
+        return Ok(None);
+    }
+    let clauses = weighted
+        .into_iter()
+        .map(|(weight, term)| {
+            let query: Box<dyn Query> = Box::new(BoostQuery::new(
+                Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+                weight,
+            ));
+            (Occur::Should, query)
+        })
+        .collect();
+    Ok(Some(Box::new(BooleanQuery::new(clauses))))
 }
 
 pub(crate) fn stored_documents(searcher: &Searcher, f: &Fields) -> Result<Vec<StoredVideo>> {

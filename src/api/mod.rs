@@ -15,8 +15,10 @@ mod media;
 mod routes;
 pub mod schema;
 mod search;
+mod serve;
 mod user;
 mod video;
 
 pub use routes::routes;
 pub use schema::{build_schema, sdl, AppSchema};
+pub use serve::{serve, ServeLimits};

@@ -11,7 +11,7 @@ use poem::{get, handler, put, EndpointExt, IntoEndpoint, IntoResponse, Response,
 use serde_json::json;
 
 use super::http::{graphql, graphql_stream, BodyLimit, MultipartLimits};
-use super::live::{graphql_ws, SessionWatch, WsLimits, WsOrigins};
+use super::live::{graphql_ws, LiveLimits, LiveQuotas, SessionWatch, WsLimits, WsOrigins};
 use super::media::{read_media, upload_media};
 use super::schema::build_schema;
 use crate::config::Config;
@@ -38,15 +38,20 @@ fn live() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database (and Redis, when configured) answers.
+/// Ready when the database answers and takes writes, Redis (when configured) answers, and
+/// the search index keeps up (not failing, not being rebuilt).
 #[handler]
 async fn ready(Data(state): Data<&AppState>) -> Response {
-    let database = state.db.ping().await.map_err(|e| e.to_string());
+    let database = match state.db.ping().await {
+        Err(e) => Err(e.to_string()),
+        Ok(()) => state.db.writes_failing().map_or(Ok(()), Err),
+    };
     let redis = match &state.redis {
         Some(r) => Some(r.ping().await.map_err(|e| e.to_string())),
         None => None,
     };
-    let ok = database.is_ok() && redis.as_ref().is_none_or(|r| r.is_ok());
+    let search = state.replica.health();
+    let ok = database.is_ok() && redis.as_ref().is_none_or(|r| r.is_ok()) && search == "ok";
     if let Err(e) = &database {
         tracing::warn!(error = %e, "readiness: database unavailable");
     }
@@ -54,6 +59,7 @@ async fn ready(Data(state): Data<&AppState>) -> Response {
         "status": if ok { "ok" } else { "unavailable" },
         "database": if database.is_ok() { "ok" } else { "unavailable" },
         "redis": redis.map(|r| if r.is_ok() { "ok" } else { "unavailable" }),
+        "search": search,
     });
     let status = if ok {
         StatusCode::OK
@@ -131,6 +137,10 @@ pub fn routes(state: AppState, config: &Config) -> impl IntoEndpoint {
             init_timeout: std::time::Duration::from_secs(config.ws_init_timeout_seconds.max(1)),
             ..WsLimits::default()
         })
+        .data(LiveQuotas::new(LiveLimits {
+            sockets_per_client: config.live_sockets_per_client.max(1),
+            subscriptions_per_client: config.live_subscriptions_per_client.max(1),
+        }))
         .data(MultipartLimits {
             max_file_bytes: config.max_multipart_file_bytes,
             max_files: config.max_multipart_files,

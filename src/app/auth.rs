@@ -26,8 +26,16 @@ use crate::domain::user::{
 };
 use crate::domain::{DomainError, SessionId, UserId};
 
-/// Failed logins allowed per account in [`LOGIN_WINDOW`] before further tries are refused.
+/// Failed logins allowed per account from one client in [`LOGIN_WINDOW`] before that
+/// client's further tries at that account are refused. Other clients are unaffected, so
+/// nobody can lock a user out by failing on purpose.
 pub const MAX_LOGIN_FAILURES: u64 = 5;
+/// Logins allowed from one client in [`LOGIN_WINDOW`], whatever the accounts (a client
+/// guessing across many accounts).
+pub const MAX_CLIENT_LOGINS: u64 = 50;
+/// Failed logins allowed per account from all clients together in [`LOGIN_WINDOW`]
+/// (guessing spread over many addresses).
+pub const MAX_ACCOUNT_FAILURES: u64 = 100;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// What register, login and refresh hand back.
@@ -56,6 +64,8 @@ pub struct AuthService {
     pub refresh_ttl: Duration,
     /// Revoked sessions are announced, so live sockets on any instance close at once.
     pub events: Arc<dyn EventBus>,
+    /// Held while the revocation list is filled from the database.
+    pub refilling: tokio::sync::Mutex<()>,
 }
 
 fn new_refresh_token() -> String {
@@ -110,10 +120,12 @@ impl AuthService {
             .await
     }
 
+    /// Signs in. `client` identifies the caller (its address, or its user) for throttling.
     pub async fn login(
         &self,
         username_or_email: &str,
         password: &str,
+        client: &str,
     ) -> DomainResult<AuthSession> {
         use unicode_normalization::UnicodeNormalization;
         let key = fold_key(username_or_email.nfkc().collect::<String>().trim());
@@ -124,13 +136,28 @@ impl AuthService {
             return Err(invalid_login());
         }
         let user = self.users.by_login_key(&key).await?;
-        // One bucket per account whichever name was typed; unknown names get their own.
-        let bucket = match &user {
-            Some(user) => format!("login:{}", user.id),
-            None => format!("login:{key}"),
+        // One account whichever name was typed; unknown names count as accounts of their own.
+        let account = match &user {
+            Some(user) => user.id.to_string(),
+            None => key.clone(),
         };
-        self.count_attempt(&bucket, "logins for this account")
+        // Every bucket counts the attempt before the password is checked, so parallel or
+        // batched guesses cannot slip under a limit.
+        let bucket = format!("login:{account}:{client}");
+        self.count_attempt(
+            &bucket,
+            MAX_LOGIN_FAILURES,
+            "failed logins for this account",
+        )
+        .await?;
+        self.count_attempt(&format!("login-from:{client}"), MAX_CLIENT_LOGINS, "logins")
             .await?;
+        self.count_attempt(
+            &format!("login:{account}"),
+            MAX_ACCOUNT_FAILURES,
+            "failed logins for this account from everywhere",
+        )
+        .await?;
         let verified = match &user {
             Some(user) => self.hasher.verify(password, &user.password_hash).await?,
             None => {
@@ -149,9 +176,9 @@ impl AuthService {
 
     /// Counts an attempt before the expensive check, so parallel guesses cannot all slip
     /// under the limit; a success resets the bucket.
-    async fn count_attempt(&self, bucket: &str, what: &str) -> DomainResult<()> {
+    async fn count_attempt(&self, bucket: &str, max: u64, what: &str) -> DomainResult<()> {
         let attempts = self.limiter.record(bucket, LOGIN_WINDOW).await?;
-        if attempts > MAX_LOGIN_FAILURES {
+        if attempts > max {
             let (_, retry_after) = self.limiter.current(bucket).await?;
             return Err(DomainError::RateLimited {
                 message: format!("too many failed {what}; try again in {retry_after} seconds"),
@@ -227,7 +254,18 @@ impl AuthService {
             format!("jti:{}", claims.jti),
             format!("sid:{}", claims.session),
         ];
-        if self.revocations.any_revoked(&keys).await? {
+        let revoked = match self.revocations.any_revoked(&keys).await? {
+            Some(revoked) => revoked,
+            None => {
+                self.refill_revocations().await?;
+                self.revocations.any_revoked(&keys).await?.ok_or_else(|| {
+                    DomainError::Unavailable(
+                        "the revocation list keeps losing its contents; try again shortly".into(),
+                    )
+                })?
+            }
+        };
+        if revoked {
             return Err(DomainError::Unauthenticated(
                 "access token has been revoked".into(),
             ));
@@ -239,6 +277,35 @@ impl AuthService {
             jti: claims.jti,
             expires_at: claims.expires_at,
         })
+    }
+
+    /// Fills the revocation list from the database's record of revoked sessions: every
+    /// session revoked within one access-token lifetime (older ones have no live tokens).
+    /// Runs once per emptied list; concurrent requests wait for the one fill.
+    async fn refill_revocations(&self) -> DomainResult<()> {
+        let _one_at_a_time = self.refilling.lock().await;
+        if self.revocations.is_filled().await? {
+            return Ok(());
+        }
+        let ttl = self.tokens.ttl();
+        let since =
+            clock::now() - chrono::Duration::from_std(ttl).map_err(DomainError::internal)?;
+        let keys: Vec<String> = self
+            .sessions
+            .revoked_since(since)
+            .await?
+            .iter()
+            .map(|s| format!("sid:{s}"))
+            .collect();
+        for chunk in keys.chunks(500) {
+            self.revocations.revoke(chunk, ttl).await?;
+        }
+        self.revocations.mark_filled().await?;
+        tracing::info!(
+            sessions = keys.len(),
+            "revocation list filled from the database"
+        );
+        Ok(())
     }
 
     async fn revoke_sessions(&self, sessions: &[SessionId]) -> DomainResult<()> {
@@ -321,7 +388,8 @@ impl AuthService {
             .await?
             .ok_or_else(DomainError::unauthenticated)?;
         let bucket = format!("password:{id}");
-        self.count_attempt(&bucket, "password checks").await?;
+        self.count_attempt(&bucket, MAX_LOGIN_FAILURES, "password checks")
+            .await?;
         if current.chars().count() > Password::MAX_CHARS
             || !self.hasher.verify(current, &user.password_hash).await?
         {

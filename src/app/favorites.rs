@@ -51,8 +51,12 @@ impl FavoriteService {
     ) -> DomainResult<Favorite> {
         let user = viewer.require(Permission::Read, "favorite")?;
         self.check_target(viewer, kind, target).await?;
-        let favorite = self.favorites.add(user, kind, target, clock::now()).await?;
+        let (favorite, added) = self.favorites.add(user, kind, target, clock::now()).await?;
         self.videos.writes.note(viewer);
+        // A repeated favorite changes nothing, so it announces nothing.
+        if !added {
+            return Ok(favorite);
+        }
         if let Some(video) = self.announce(kind, target).await {
             if video.owner_id != user {
                 self.videos

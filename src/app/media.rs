@@ -23,6 +23,9 @@ use crate::domain::{DomainError, JobId, UploadId, VideoId};
 pub const MAX_TICKET_TTL: Duration = Duration::from_secs(15 * 60);
 /// How long signed read URLs live.
 pub const READ_URL_TTL: Duration = Duration::from_secs(15 * 60);
+/// How long after its expiry an uncompleted ticket's bytes are deleted (the sweeper runs
+/// every 30 s by default, so they are gone within about a minute and a half of expiry).
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(60);
 
 pub struct MediaService {
     pub videos: Arc<VideoService>,
@@ -114,7 +117,9 @@ impl MediaService {
     ) -> DomainResult<UploadTicket> {
         let video = self.videos.editable(viewer, video_id).await?;
         let kind = MediaKind::Video;
-        let (filename, format, max) = self.checked_request(viewer, kind, &input)?;
+        let (filename, format, _) = self.checked_request(viewer, kind, &input)?;
+        // A ticket accepts exactly what it declared, never the role's whole allowance.
+        let max = input.size_bytes as u64;
         let id = UploadId::new();
         let now = clock::now();
         let ttl = self.ticket_ttl.min(MAX_TICKET_TTL);
@@ -398,10 +403,12 @@ impl MediaService {
         }
     }
 
-    /// Deletes what was sent for tickets that expired an hour ago without being
-    /// completed, and the tickets. Returns how many.
+    /// Deletes what was sent for tickets that expired [`ABANDONED_AFTER`] ago without being
+    /// completed, and the tickets. Returns how many. (An expired ticket can no longer be
+    /// completed; the grace only covers clocks of instances that differ a little.)
     pub async fn remove_abandoned_uploads(&self) -> DomainResult<usize> {
-        let before = clock::now() - chrono::Duration::hours(1);
+        let before = clock::now()
+            - chrono::Duration::from_std(ABANDONED_AFTER).map_err(DomainError::internal)?;
         let abandoned = self.repo.abandoned_uploads(before, 100).await?;
         let mut removed = 0;
         for upload in &abandoned {
@@ -414,6 +421,27 @@ impl MediaService {
                 Err(e) => {
                     tracing::warn!(error = %e, upload = %upload.id, "cannot remove an abandoned upload")
                 }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Deletes stored objects released (replaced thumbnails and videos, generated
+    /// thumbnails not used) [`READ_URL_TTL`] ago, once no read URL signed before the
+    /// release can still work. Returns how many.
+    pub async fn remove_released_objects(&self) -> DomainResult<usize> {
+        let before = clock::now()
+            - chrono::Duration::from_std(READ_URL_TTL).map_err(DomainError::internal)?;
+        let released = self.repo.released_before(before, 100).await?;
+        let mut removed = 0;
+        for key in &released {
+            let done = async {
+                self.store.delete(key).await?;
+                self.repo.forget_released(key).await
+            };
+            match done.await {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!(error = %e, key, "cannot remove a released object"),
             }
         }
         Ok(removed)

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::domain::auth::PasswordHasher;
+use crate::domain::user::username_skeleton;
 use crate::infra::auth::Argon2Hasher;
 use crate::infra::db::entities::{favorite, user, video, video_category, video_tag, video_version};
 use crate::infra::db::{insert_all, label_key, Database};
@@ -265,6 +266,7 @@ async fn seed_users(
             id: Set(id),
             username: Set(name.clone()),
             username_key: Set(name.clone()),
+            username_skeleton: Set(Some(username_skeleton(&name))),
             email: Set(format!("{name}@demo.reelgraph.dev")),
             email_key: Set(format!("{name}@demo.reelgraph.dev")),
             password_hash: Set(hash.clone()),

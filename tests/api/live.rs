@@ -11,11 +11,11 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::helpers::{service_url, spawn_app_with, Options, TestApp};
 use crate::media::{multipart_body, post_multipart, TINY_MP4};
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens `/graphql/ws` with `protocol` and sends connection_init with `token`.
-async fn connect(app: &TestApp, protocol: &str, token: Option<&str>) -> Socket {
+pub async fn connect(app: &TestApp, protocol: &str, token: Option<&str>) -> Socket {
     let mut request = format!("ws://{}/graphql/ws", app.addr)
         .into_client_request()
         .unwrap();
@@ -42,7 +42,7 @@ async fn connect(app: &TestApp, protocol: &str, token: Option<&str>) -> Socket {
 }
 
 /// A graphql-transport-ws subscribe message.
-async fn subscribe(socket: &mut Socket, id: &str, query: &str, variables: Value) {
+pub async fn subscribe(socket: &mut Socket, id: &str, query: &str, variables: Value) {
     let payload = json!({ "query": query, "variables": variables });
     send(
         socket,
@@ -59,7 +59,7 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next protocol message, skipping keepalives.
-async fn recv(socket: &mut Socket) -> Value {
+pub async fn recv(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
             .await

@@ -5,6 +5,7 @@ mod auth;
 mod bad_inputs;
 mod cli;
 mod favorites;
+mod hardening;
 mod helpers;
 mod http_spec;
 mod layering;

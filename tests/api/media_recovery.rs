@@ -26,7 +26,7 @@ fn hanging_ffprobe(dir: &std::path::Path) -> (std::path::PathBuf, std::path::Pat
     (script, marker)
 }
 
-async fn ready(app: &TestApp) {
+pub async fn ready(app: &TestApp) {
     let started = Instant::now();
     while app
         .client

@@ -607,3 +607,57 @@ async fn every_instance_keeps_its_own_replica_fed_by_the_shared_outbox() {
     .unwrap();
     assert_eq!(n, 2);
 }
+
+/// Updates and deletes leave deleted documents in their segments until a merge; related
+/// videos must still be found (tantivy's MoreLikeThis asserted on such statistics).
+#[tokio::test]
+async fn related_videos_survive_updates_and_deletes() {
+    let app = spawn_app().await;
+    let u = app.register("baker").await;
+    let mut ids = Vec::new();
+    for title in [
+        "Rye bread crumb",
+        "Rye bread crust",
+        "Rye bread starter",
+        "Rye bread shaping",
+    ] {
+        ids.push(published(&app, &u, title, json!({"tags": ["bread"]})).await);
+    }
+    // Every update re-indexes the video: the old documents stay, deleted, in the segment.
+    for round in 0..3 {
+        for id in &ids[..3] {
+            let data = app
+                .gql_as(
+                    Some(&u.access),
+                    "mutation($id: ID!, $d: String!) { updateVideo(id: $id, input: {description: $d}) { id } }",
+                    json!({"id": id, "d": format!("rye bread notes, round {round}")}),
+                )
+                .await;
+            data.data();
+        }
+    }
+    mutate_by_id(
+        &app,
+        &u,
+        "mutation($id: ID!) { deleteVideo(id: $id) }",
+        &ids[3],
+    )
+    .await;
+    eventually(&app, "\"round 2\"", |t| t.len() == 3).await;
+    eventually(&app, "shaping", |t| t.is_empty()).await;
+
+    let r = app
+        .gql(
+            "query($id: ID!) { video(id: $id) { related(first: 5) { title } } }",
+            json!({"id": ids[0]}),
+        )
+        .await;
+    let mut related: Vec<String> = r.data()["video"]["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["title"].as_str().unwrap().to_owned())
+        .collect();
+    related.sort();
+    assert_eq!(related, ["Rye bread crust", "Rye bread starter"]);
+}

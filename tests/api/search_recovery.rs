@@ -16,6 +16,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_reelgraph");
 pub struct Server(Child);
 
 impl Server {
+    /// Starts `command` as a server process.
+    pub fn spawn(mut command: Command) -> Self {
+        Server(command.spawn().unwrap())
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
     pub fn kill(mut self) {
         self.0.kill().unwrap();
         self.0.wait().unwrap();
@@ -35,7 +44,7 @@ pub struct Env {
 }
 
 impl Env {
-    fn command(&self, args: &[&str]) -> Command {
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.args(args)
             .env_clear()

@@ -69,7 +69,11 @@ impl AuthMutation {
         Ok(ctx
             .state()
             .auth
-            .login(&input.username_or_email, &input.password)
+            .login(
+                &input.username_or_email,
+                &input.password,
+                &ctx.viewer().counter_key(),
+            )
             .await
             .gql()?
             .into())

@@ -31,7 +31,8 @@ use poem::{handler, Body, Request, Response};
 use tracing::Instrument;
 
 use self::media::{error_body, is_json_content_type, negotiate, reject, respond, MediaType};
-use self::request::{from_query_string, needs_no_token, parse_batch, read_body, selects_non_query};
+use self::request::{needs_no_token, GetAllows, Refusal};
+use super::live::LiveQuotas;
 use super::video::loader::{FavoritedLoader, UserLoader, VersionsLoader, VideoLoader};
 use super::AppSchema;
 use crate::domain::auth::Viewer;
@@ -51,23 +52,84 @@ fn client_key(req: &Request) -> String {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` value. The scheme is case-insensitive
+/// (RFC 9110 §11.1), and any run of spaces may follow it.
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 async fn viewer_for(req: &Request, state: &AppState) -> Result<Viewer, DomainError> {
     let Some(value) = req.header(header::AUTHORIZATION) else {
         return Ok(Viewer::Anonymous {
             client_key: client_key(req),
         });
     };
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            DomainError::Unauthenticated(
-                "Authorization header must be 'Bearer <access token>'".into(),
-            )
-        })?;
+    let token = bearer_token(value).ok_or_else(|| {
+        DomainError::Unauthenticated("Authorization header must be 'Bearer <access token>'".into())
+    })?;
     state.auth.authenticate(token).await
+}
+
+/// The answer to a refused request, with the headers its status calls for.
+fn refuse(refusal: Refusal, media: MediaType, request_id: &str) -> Response {
+    let mut resp = reject(
+        refusal.status,
+        media,
+        refusal.code,
+        &refusal.message,
+        request_id,
+    );
+    match refusal.status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        StatusCode::UNAUTHORIZED => {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        _ => {}
+    }
+    resp
+}
+
+/// The viewer of an accepted request, for every transport: anonymous without a token (or
+/// with a stale one when the operations only sign in); 401 for a token that does not
+/// verify; 503 when the revocation list cannot be asked.
+async fn resolve_viewer(
+    req: &Request,
+    state: &AppState,
+    batch: &BatchRequest,
+) -> Result<Viewer, Refusal> {
+    match viewer_for(req, state).await {
+        Ok(v) => Ok(v),
+        Err(DomainError::Unauthenticated(_)) if needs_no_token(batch) => Ok(Viewer::Anonymous {
+            client_key: client_key(req),
+        }),
+        Err(DomainError::Unauthenticated(message)) => Err(Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            code: ErrorCode::Unauthenticated,
+            message,
+        }),
+        Err(err) => {
+            // The revocation list is unreachable (UNAVAILABLE) or broke (INTERNAL, logged
+            // with its cause inside the request span by `to_gql`).
+            let (status, code) = match err.code() {
+                ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+                _ => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+            };
+            let message = super::error::to_gql(err).message;
+            Err(Refusal {
+                status,
+                code,
+                message,
+            })
+        }
+    }
 }
 
 /// A request error (syntax, validation, variables) leaves no data, and its errors come
@@ -145,6 +207,7 @@ pub async fn graphql(
     Data(state): Data<&AppState>,
     Data(limit): Data<&BodyLimit>,
     Data(multipart_limits): Data<&MultipartLimits>,
+    Data(quotas): Data<&LiveQuotas>,
 ) -> Response {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -154,7 +217,7 @@ pub async fn graphql(
         && is_json_content_type(req)
         && accept.is_some_and(|a| a.contains("multipart/mixed"))
     {
-        return stream::multipart_mixed(req, body, schema, state, limit.0).await;
+        return stream::multipart_mixed(req, body, schema, state, quotas, limit.0).await;
     }
     let Some(media) = negotiate(accept) else {
         return reject(
@@ -168,32 +231,7 @@ pub async fn graphql(
 
     // Set when the viewer was already authenticated (multipart uploads, before their body).
     let mut known_viewer: Option<Viewer> = None;
-    let batch = if req.method() == Method::GET {
-        match from_query_string(req) {
-            Ok(r) if selects_non_query(&r) => {
-                let mut resp = reject(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    media,
-                    ErrorCode::BadUserInput,
-                    "mutations must be sent with POST",
-                    &request_id,
-                );
-                resp.headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
-                return resp;
-            }
-            Ok(r) => BatchRequest::Single(r),
-            Err(message) => {
-                return reject(
-                    StatusCode::BAD_REQUEST,
-                    media,
-                    ErrorCode::BadUserInput,
-                    &message,
-                    &request_id,
-                )
-            }
-        }
-    } else if multipart::is_multipart(req) {
+    let batch = if req.method() == Method::POST && multipart::is_multipart(req) {
         // Multipart requests are uploads: their sender is checked before the body is read.
         let uploader = viewer_for(req, state)
             .instrument(span.clone())
@@ -217,80 +255,33 @@ pub async fn graphql(
             }
         }
     } else {
-        if !is_json_content_type(req) {
-            return reject(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                media,
-                ErrorCode::BadUserInput,
-                "Content-Type must be application/json (or multipart/form-data for uploads)",
-                &request_id,
-            );
-        }
-        let declared = req
-            .header(header::CONTENT_LENGTH)
-            .and_then(|l| l.parse::<u64>().ok());
-        if declared.is_some_and(|l| l > limit.0 as u64) {
-            return reject(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                media,
-                ErrorCode::PayloadTooLarge,
-                &format!("request body is larger than {} bytes", limit.0),
-                &request_id,
-            );
-        }
-        let bytes = match read_body(body, limit.0).await {
-            Ok(b) => b,
-            Err((status, code, message)) => {
-                return reject(status, media, code, &message, &request_id)
-            }
-        };
-        match parse_batch(&bytes) {
+        match request::accept(req, body, limit.0, GetAllows::Queries).await {
             Ok(batch) => batch,
-            Err(message) => {
-                return reject(
-                    StatusCode::BAD_REQUEST,
-                    media,
-                    ErrorCode::BadUserInput,
-                    &message,
-                    &request_id,
-                )
-            }
+            Err(refusal) => return refuse(refusal, media, &request_id),
         }
     };
 
-    let authenticated = match known_viewer {
-        Some(v) => Ok(v),
-        None => viewer_for(req, state).instrument(span.clone()).await,
-    };
-    let viewer = match authenticated {
-        Ok(v) => v,
-        Err(DomainError::Unauthenticated(_)) if needs_no_token(&batch) => Viewer::Anonymous {
-            client_key: client_key(req),
-        },
-        Err(DomainError::Unauthenticated(message)) => {
-            let mut resp = reject(
-                StatusCode::UNAUTHORIZED,
+    if let BatchRequest::Batch(items) = &batch {
+        if super::limits::batch_hashing_mutations(items.iter().map(|r| r.query.as_str())) > 1 {
+            return reject(
+                StatusCode::BAD_REQUEST,
                 media,
-                ErrorCode::Unauthenticated,
-                &message,
+                ErrorCode::BadUserInput,
+                "a batch may run at most one of register, login and changePassword",
                 &request_id,
             );
-            resp.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-            return resp;
         }
-        Err(err) => {
-            // The revocation list is unreachable (UNAVAILABLE) or broke (INTERNAL, logged
-            // with its cause inside the request span by `to_gql`).
-            let (status, code) = match err.code() {
-                ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
-                _ => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
-            };
-            let message = span.in_scope(|| super::error::to_gql(err)).message;
-            return reject(status, media, code, &message, &request_id);
-        }
+    }
+
+    let viewer = match known_viewer {
+        Some(v) => v,
+        None => match resolve_viewer(req, state, &batch)
+            .instrument(span.clone())
+            .await
+        {
+            Ok(v) => v,
+            Err(refusal) => return refuse(refusal, media, &request_id),
+        },
     };
 
     let with_data = |r: async_graphql::Request| with_request_data(r, state, &viewer);
@@ -318,9 +309,19 @@ pub async fn graphql(
     } else {
         StatusCode::OK
     };
-    let body = serde_json::to_string(&response).unwrap_or_else(|_| {
-        error_body(ErrorCode::Internal, "internal error", &request_id).to_string()
-    });
+    // A request error ends before execution, so its response has no `data` entry at all
+    // (GraphQL spec, "Response Format"; GraphQL-over-HTTP's audit checks it).
+    let body = if request_error {
+        serde_json::to_value(&response).map(|mut value| {
+            if let Some(object) = value.as_object_mut() {
+                object.remove("data");
+            }
+            value.to_string()
+        })
+    } else {
+        serde_json::to_string(&response)
+    }
+    .unwrap_or_else(|_| error_body(ErrorCode::Internal, "internal error", &request_id).to_string());
     let elapsed = started.elapsed();
     metrics::histogram!("reelgraph_graphql_request_seconds").record(elapsed.as_secs_f64());
     metrics::counter!("reelgraph_graphql_requests_total", "status" => status.as_str().to_owned())

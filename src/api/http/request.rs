@@ -1,16 +1,24 @@
 //! Reading a GraphQL request from the query string or the body, and what it selects.
+//!
+//! [`accept`] is the one acceptance path for every HTTP transport (`/graphql`,
+//! `/graphql/stream`, multipart/mixed): the same methods, content types, size limit and
+//! CSRF rules. A browser can send a cross-site GET, or a POST with a "simple" content type
+//! (`text/plain`, forms) without a preflight; neither may change anything, so
+//! mutations need POST with `application/json`, which a foreign page cannot send without
+//! the server's CORS consent.
 
 use async_graphql::parser::types::{OperationType, Selection};
 use async_graphql::{BatchRequest, Variables};
-use poem::http::StatusCode;
+use poem::http::{header, Method, StatusCode};
 use poem::{Body, Request};
 use serde_json::Value;
 
+use super::media::is_json_content_type;
 use super::MAX_BATCH;
 use crate::domain::ErrorCode;
 
 /// The operation of a GET request, from its query string.
-pub(super) fn from_query_string(req: &Request) -> Result<async_graphql::Request, String> {
+fn from_query_string(req: &Request) -> Result<async_graphql::Request, String> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Params {
@@ -44,7 +52,7 @@ pub(super) fn from_query_string(req: &Request) -> Result<async_graphql::Request,
 
 /// The operations of the document that `request` selects (all of them when it names none,
 /// which the executor refuses unless there is only one).
-pub(super) fn selected_operations(
+fn selected_operations(
     request: &async_graphql::Request,
 ) -> Option<Vec<async_graphql::parser::types::OperationDefinition>> {
     let doc = async_graphql::parser::parse_query(&request.query).ok()?;
@@ -59,13 +67,6 @@ pub(super) fn selected_operations(
             .map(|(_, op)| op.node.clone())
             .collect(),
     )
-}
-
-/// True when the operation the request selects is a mutation (or a subscription), which
-/// GET must not run. A syntax error is left for the executor to report.
-pub(super) fn selects_non_query(request: &async_graphql::Request) -> bool {
-    selected_operations(request)
-        .is_some_and(|ops| ops.iter().any(|op| op.ty != OperationType::Query))
 }
 
 /// Fields a client reaches without a valid access token.
@@ -93,10 +94,7 @@ pub(super) fn needs_no_token(batch: &BatchRequest) -> bool {
     })
 }
 
-pub(super) async fn read_body(
-    body: Body,
-    limit: usize,
-) -> Result<Vec<u8>, (StatusCode, ErrorCode, String)> {
+async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, (StatusCode, ErrorCode, String)> {
     match body.into_bytes_limit(limit).await {
         Ok(bytes) => Ok(bytes.to_vec()),
         Err(poem::error::ReadBodyError::PayloadTooLarge) => Err((
@@ -122,5 +120,95 @@ pub(super) fn parse_batch(bytes: &[u8]) -> Result<BatchRequest, String> {
             return Err(format!("a batch must hold 1..={MAX_BATCH} operations"));
         }
     }
+    // async-graphql reads a missing `query` as an empty document; it is a malformed
+    // request (400 under both media types), not a document that fails to parse.
+    if batch.iter().any(|r| r.query.trim().is_empty()) {
+        return Err("the query parameter is required".into());
+    }
     Ok(batch)
+}
+
+/// Why a request was not accepted: its status, code and message.
+pub(super) struct Refusal {
+    pub status: StatusCode,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Which operation types a GET may run on a transport: `/graphql` answers queries only
+/// (the spec's rule); an event stream also opens subscriptions, which change nothing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum GetAllows {
+    Queries,
+    QueriesAndSubscriptions,
+}
+
+/// The operations of a GET or JSON POST, read under the rules every transport shares.
+pub(super) async fn accept(
+    req: &Request,
+    body: Body,
+    limit: usize,
+    get_allows: GetAllows,
+) -> Result<BatchRequest, Refusal> {
+    if req.method() == Method::GET {
+        let request = from_query_string(req)
+            .map_err(|m| Refusal::new(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, m))?;
+        let refused = selected_operations(&request).is_some_and(|ops| {
+            ops.iter().any(|op| match op.ty {
+                OperationType::Query => false,
+                OperationType::Subscription => get_allows == GetAllows::Queries,
+                OperationType::Mutation => true,
+            })
+        });
+        if refused {
+            return Err(Refusal::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::BadUserInput,
+                match get_allows {
+                    GetAllows::Queries => "mutations and subscriptions must be sent with POST",
+                    GetAllows::QueriesAndSubscriptions => "mutations must be sent with POST",
+                },
+            ));
+        }
+        return Ok(BatchRequest::Single(request));
+    }
+    if req.method() != Method::POST {
+        return Err(Refusal::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::BadUserInput,
+            "use GET or POST",
+        ));
+    }
+    if !is_json_content_type(req) {
+        return Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadUserInput,
+            "Content-Type must be application/json (or multipart/form-data for uploads)",
+        ));
+    }
+    let declared = req
+        .header(header::CONTENT_LENGTH)
+        .and_then(|l| l.parse::<u64>().ok());
+    if declared.is_some_and(|l| l > limit as u64) {
+        return Err(Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("request body is larger than {limit} bytes"),
+        ));
+    }
+    let bytes = read_body(body, limit)
+        .await
+        .map_err(|(status, code, message)| Refusal::new(status, code, message))?;
+    parse_batch(&bytes)
+        .map_err(|m| Refusal::new(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, m))
 }

@@ -10,65 +10,69 @@
 use std::time::Duration;
 
 use async_graphql::http::create_multipart_mixed_stream;
+use async_graphql::BatchRequest;
 use futures_util::StreamExt;
-use poem::http::{header, Method, StatusCode};
+use poem::http::{header, StatusCode};
 use poem::web::Data;
 use poem::{handler, Body, Request, Response};
 
 use super::media::{reject, MediaType};
-use super::request::{from_query_string, parse_batch, read_body};
-use super::{client_key, viewer_for, BodyLimit};
+use super::request::{accept, GetAllows};
+use super::{client_key, refuse, resolve_viewer, BodyLimit};
+use crate::api::live::{Lease, LiveQuotas};
 use crate::api::AppSchema;
-use crate::domain::auth::Viewer;
-use crate::domain::{DomainError, ErrorCode};
+use crate::domain::ErrorCode;
 use crate::startup::AppState;
 
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
-/// The one operation of the request, with the viewer in its data; or the error answer.
+/// The one operation of the request, with the viewer in its data, and the leases that
+/// count the open stream against the client's limits; or the error answer. Accepted and
+/// authenticated exactly as `/graphql` accepts and authenticates.
 async fn prepare(
     req: &Request,
     body: Body,
     state: &AppState,
+    quotas: &LiveQuotas,
     limit: usize,
     request_id: &str,
-) -> Result<async_graphql::Request, Response> {
-    let bad =
-        |status, code, message: &str| reject(status, MediaType::Json, code, message, request_id);
-    let request = if req.method() == Method::GET {
-        from_query_string(req)
-            .map_err(|m| bad(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &m))?
-    } else {
-        let bytes = read_body(body, limit)
-            .await
-            .map_err(|(status, code, message)| bad(status, code, &message))?;
-        match parse_batch(&bytes)
-            .map_err(|m| bad(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &m))?
-        {
-            async_graphql::BatchRequest::Single(r) => r,
-            async_graphql::BatchRequest::Batch(_) => {
-                return Err(bad(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadUserInput,
-                    "streams take one operation, not a batch",
-                ))
-            }
-        }
-    };
-    let viewer = match viewer_for(req, state).await {
-        Ok(v) => v,
-        Err(DomainError::Unauthenticated(m)) => {
-            return Err(bad(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::Unauthenticated,
-                &m,
-            ))
-        }
-        Err(_) => Viewer::Anonymous {
-            client_key: client_key(req),
-        },
-    };
-    Ok(super::with_request_data(request, state, &viewer))
+) -> Result<(async_graphql::Request, [Lease; 2]), Response> {
+    let refused = |refusal| refuse(refusal, MediaType::Json, request_id);
+    let batch = accept(req, body, limit, GetAllows::QueriesAndSubscriptions)
+        .await
+        .map_err(refused)?;
+    let viewer = resolve_viewer(req, state, &batch).await.map_err(refused)?;
+    let leases = quotas
+        .open_from(&client_key(req))
+        .zip(quotas.subscribe(&viewer))
+        .ok_or_else(|| {
+            let mut resp = reject(
+                StatusCode::TOO_MANY_REQUESTS,
+                MediaType::Json,
+                ErrorCode::RateLimited,
+                &format!(
+                    "at most {} open streams and sockets per address and {} subscriptions per client; close some and try again",
+                    quotas.limits.sockets_per_client, quotas.limits.subscriptions_per_client
+                ),
+                request_id,
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, poem::http::HeaderValue::from_static("5"));
+            resp
+        })?;
+    match batch {
+        BatchRequest::Single(r) => Ok((
+            super::with_request_data(r, state, &viewer),
+            [leases.0, leases.1],
+        )),
+        BatchRequest::Batch(_) => Err(reject(
+            StatusCode::BAD_REQUEST,
+            MediaType::Json,
+            ErrorCode::BadUserInput,
+            "streams take one operation, not a batch",
+            request_id,
+        )),
+    }
 }
 
 /// `GET|POST /graphql/stream` (graphql-sse, distinct connections).
@@ -78,6 +82,7 @@ pub async fn graphql_stream(
     body: Body,
     Data(schema): Data<&AppSchema>,
     Data(state): Data<&AppState>,
+    Data(quotas): Data<&LiveQuotas>,
     Data(limit): Data<&BodyLimit>,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -93,7 +98,7 @@ pub async fn graphql_stream(
             &request_id,
         );
     }
-    let request = match prepare(req, body, state, limit.0, &request_id).await {
+    let (request, leases) = match prepare(req, body, state, quotas, limit.0, &request_id).await {
         Ok(r) => r,
         Err(response) => return response,
     };
@@ -114,7 +119,7 @@ pub async fn graphql_stream(
     // Counted as a live subscription for as long as the stream is open.
     let live = crate::api::live::LiveSubscription::new(state);
     let events = events.map(move |item| {
-        let _open = &live;
+        let _open = (&live, &leases);
         item
     });
     Response::builder()
@@ -131,14 +136,19 @@ pub(super) async fn multipart_mixed(
     body: Body,
     schema: &AppSchema,
     state: &AppState,
+    quotas: &LiveQuotas,
     limit: usize,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let request = match prepare(req, body, state, limit, &request_id).await {
+    let (request, leases) = match prepare(req, body, state, quotas, limit, &request_id).await {
         Ok(r) => r,
         Err(response) => return response,
     };
-    let stream = create_multipart_mixed_stream(schema.execute_stream(request), HEARTBEAT);
+    let stream =
+        create_multipart_mixed_stream(schema.execute_stream(request), HEARTBEAT).map(move |part| {
+            let _open = &leases;
+            part
+        });
     Response::builder()
         .status(StatusCode::OK)
         .content_type("multipart/mixed; boundary=\"-\"")

@@ -1,5 +1,6 @@
 //! Subscriptions: what live dashboards and apps hear, fed by the event bus.
 
+mod quota;
 mod sessions;
 mod ws;
 
@@ -9,6 +10,7 @@ use async_graphql::{Context, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 
+pub use quota::{Lease, LiveLimits, LiveQuotas};
 pub use sessions::SessionWatch;
 pub use ws::{graphql_ws, LiveSubscription, WsLimits, WsOrigins};
 
@@ -120,7 +122,7 @@ fn parse_video_id(id: &ID) -> async_graphql::Result<VideoId> {
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Every stage and progress change of the video's processing, then READY or FAILED
     /// (and the subscription ends). For the owner and admins.

@@ -8,7 +8,10 @@
 //! 4403 token refused or session revoked (a revocation on any instance arrives on the
 //! event bus and closes the socket at once), 4408 no connection_init in time, 4409 a
 //! subscription id already in use, 4429 a second connection_init, 1009 a message over
-//! the size limit, 1008 a consumer too slow for its bounded buffer.
+//! the size limit, 1008 a consumer too slow for its bounded buffer, 1013 ("try again
+//! later") when the client's address or user already holds its limit of sockets (see
+//! [`super::quota`]). A subscription over the client's total limit gets an `error`
+//! message with code RATE_LIMITED, like one over the per-socket limit.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -22,6 +25,7 @@ use poem::{handler, IntoResponse, Request, Response};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use super::quota::{Lease, LiveQuotas};
 use super::sessions::{Registration, SessionWatch};
 use crate::api::AppSchema;
 use crate::domain::auth::Viewer;
@@ -80,6 +84,8 @@ impl Default for WsLimits {
     }
 }
 
+// One extractor per piece of shared state the socket needs.
+#[allow(clippy::too_many_arguments)]
 #[handler]
 pub async fn graphql_ws(
     req: &Request,
@@ -89,6 +95,7 @@ pub async fn graphql_ws(
     PoemData(origins): PoemData<&WsOrigins>,
     PoemData(limits): PoemData<&WsLimits>,
     PoemData(sessions): PoemData<&SessionWatch>,
+    PoemData(quotas): PoemData<&LiveQuotas>,
 ) -> Response {
     if !origin_allowed(req, &origins.0) {
         return (
@@ -118,8 +125,10 @@ pub async fn graphql_ws(
         state: state.clone(),
         limits: *limits,
         legacy: protocol == WebSocketProtocols::SubscriptionsTransportWS,
+        address_lease: quotas.open_from(&client_key),
         client_key,
         sessions: sessions.clone(),
+        quotas: quotas.clone(),
     };
     // Small buffers: tungstenite's defaults (128 KiB each way) would cost every idle
     // subscriber a quarter of a megabyte. Frames are capped at 1 MiB before buffering;
@@ -144,6 +153,17 @@ struct Session {
     legacy: bool,
     client_key: String,
     sessions: SessionWatch,
+    quotas: LiveQuotas,
+    /// This socket's place in its address's count; `None` when the address was full.
+    address_lease: Option<Lease>,
+}
+
+/// Where a subscription task writes: the socket's bounded buffer, and the socket loop's
+/// notices that the subscription ended or its consumer is too slow.
+struct Outlet {
+    out: mpsc::Sender<Message>,
+    ended: mpsc::UnboundedSender<String>,
+    slow: mpsc::UnboundedSender<()>,
 }
 
 /// Why a session ends: a close frame to send, or nothing (the peer went away).
@@ -163,11 +183,10 @@ impl Session {
             .get("authorization")
             .or_else(|| payload.get("Authorization"))
             .and_then(Value::as_str)
+            // A bare token is accepted too: connection_init payloads vary by client.
             .map(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-                    .unwrap_or(v)
-                    .trim()
+                crate::api::http::bearer_token(v)
+                    .unwrap_or(v.trim())
                     .to_owned()
             })
             .filter(|t| !t.is_empty());
@@ -184,6 +203,17 @@ impl Session {
 
     async fn run(self, socket: WebSocketStream) {
         let (mut sink, mut incoming) = socket.split();
+        if self.address_lease.is_none() {
+            metrics::counter!("reelgraph_ws_refused_total", "reason" => "address").increment(1);
+            let reason = format!(
+                "at most {} sockets and streams per address; close some and try again later",
+                self.quotas.limits.sockets_per_client
+            );
+            let _ = sink
+                .send(Message::Close(Some((CloseCode::from(1013), reason))))
+                .await;
+            return;
+        }
         let (out, mut outgoing) = mpsc::channel::<Message>(self.limits.buffer);
         let writer = tokio::spawn(async move {
             while let Some(message) = outgoing.recv().await {
@@ -200,6 +230,7 @@ impl Session {
         let mut viewer: Option<Viewer> = None;
         let mut token: Option<String> = None;
         let mut revocation: Option<Registration> = None;
+        let mut _user_lease: Option<Lease> = None;
         let init_deadline = tokio::time::sleep(self.limits.init_timeout);
         tokio::pin!(init_deadline);
         let expiry = tokio::time::sleep(Duration::from_secs(u32::MAX as u64));
@@ -267,6 +298,16 @@ impl Session {
                             let payload = message.get("payload").cloned().unwrap_or(Value::Null);
                             match self.authenticate(&payload).await {
                                 Ok((v, t)) => {
+                                    match self.quotas.open_for(&v) {
+                                        Some(lease) => _user_lease = lease,
+                                        None => {
+                                            metrics::counter!("reelgraph_ws_refused_total", "reason" => "user").increment(1);
+                                            break close(1013, format!(
+                                                "at most {} sockets per user; close some and try again later",
+                                                self.quotas.limits.sockets_per_client
+                                            ));
+                                        }
+                                    }
                                     if let Viewer::User { expires_at, session, .. } = &v {
                                         revocation = Some(self.sessions.register(*session));
                                         let left = Duration::from_secs((*expires_at - chrono::Utc::now().timestamp()).max(0) as u64);
@@ -304,16 +345,26 @@ impl Session {
                             ) else {
                                 break close(4400, "the subscribe payload is not a GraphQL request");
                             };
-                            if subscriptions.len() >= self.limits.max_subscriptions {
-                                let error = json!([{
-                                    "message": format!("at most {} subscriptions per socket", self.limits.max_subscriptions),
-                                    "extensions": {"code": "RATE_LIMITED"}
-                                }]);
-                                let payload = if self.legacy { error[0].clone() } else { error };
-                                let _ = out.try_send(Self::text(json!({"type": "error", "id": id, "payload": payload})));
-                                continue;
-                            }
-                            let task = self.spawn_subscription(id.clone(), request, viewer, out.clone(), ended_tx.clone(), slow_tx.clone());
+                            let refusal = if subscriptions.len() >= self.limits.max_subscriptions {
+                                Err(format!("at most {} subscriptions per socket", self.limits.max_subscriptions))
+                            } else {
+                                self.quotas.subscribe(&viewer).ok_or_else(|| format!(
+                                    "at most {} subscriptions per {} across all sockets",
+                                    self.quotas.limits.subscriptions_per_client,
+                                    if viewer.user_id().is_some() { "user" } else { "address" },
+                                ))
+                            };
+                            let lease = match refusal {
+                                Ok(lease) => lease,
+                                Err(message) => {
+                                    let error = json!([{ "message": message, "extensions": {"code": "RATE_LIMITED"} }]);
+                                    let payload = if self.legacy { error[0].clone() } else { error };
+                                    let _ = out.try_send(Self::text(json!({"type": "error", "id": id, "payload": payload})));
+                                    continue;
+                                }
+                            };
+                            let outlet = Outlet { out: out.clone(), ended: ended_tx.clone(), slow: slow_tx.clone() };
+                            let task = self.spawn_subscription(id.clone(), request, viewer, lease, outlet);
                             subscriptions.insert(id, task);
                         }
                         "complete" | "stop" if (kind == "stop") == self.legacy => {
@@ -344,14 +395,15 @@ impl Session {
         id: String,
         request: async_graphql::Request,
         viewer: Viewer,
-        out: mpsc::Sender<Message>,
-        ended: mpsc::UnboundedSender<String>,
-        slow: mpsc::UnboundedSender<()>,
+        lease: Lease,
+        outlet: Outlet,
     ) -> tokio::task::JoinHandle<()> {
+        let Outlet { out, ended, slow } = outlet;
         let schema = self.schema.clone();
         let state = self.state.clone();
         let legacy = self.legacy;
         tokio::spawn(async move {
+            let _counted = lease;
             let _live = LiveSubscription::new(&state);
             let request = crate::api::http::with_request_data(request, &state, &viewer);
             let mut results = schema.execute_stream(request);

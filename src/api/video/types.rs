@@ -8,7 +8,7 @@ use crate::api::error::{to_gql, GqlResultExt};
 use crate::api::user::types::UserView;
 use crate::app::cursor;
 use crate::domain::page::Page;
-use crate::domain::video::{SortKey, Video, VideoFilter, VideoSort, VideoVersion};
+use crate::domain::video::{SortKey, Video, VideoFilter, VideoSort, VideoVersion, MAX_VERSIONS};
 use crate::domain::{DomainError, UserId};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -256,14 +256,30 @@ impl VideoView {
         self.0.effective_seo_keywords()
     }
 
-    async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<VideoVersionView>> {
+    /// The video's newest `last` version records (1..=100, default 20), oldest first.
+    #[graphql(
+        complexity = "(last.unwrap_or(20).clamp(1, MAX_VERSIONS) as usize) * child_complexity"
+    )]
+    async fn versions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(20)")] last: Option<i32>,
+    ) -> async_graphql::Result<Vec<VideoVersionView>> {
+        let last = last.unwrap_or(20);
+        if !(1..=MAX_VERSIONS).contains(&last) {
+            return Err(to_gql(DomainError::bad_input(
+                "last",
+                format!("last must be 1..={MAX_VERSIONS}"),
+            )));
+        }
         let loader = ctx.data_unchecked::<DataLoader<VersionsLoader>>();
-        let versions = loader.load_one(self.0.id).await.map_err(loader_error)?;
-        Ok(versions
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        let versions = loader
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        let skip = versions.len().saturating_sub(last as usize);
+        Ok(versions.into_iter().skip(skip).map(Into::into).collect())
     }
 
     /// Videos like this one (by title, description and tags) that the viewer may see.

@@ -86,6 +86,8 @@ pub trait SessionRepository: Send + Sync {
         reason: &str,
         now: DateTime<Utc>,
     ) -> DomainResult<()>;
+    /// Sessions revoked at or after `since`.
+    async fn revoked_since(&self, since: DateTime<Utc>) -> DomainResult<Vec<SessionId>>;
     /// Revokes every live session of the user except `keep`; returns those revoked.
     async fn revoke_all(
         &self,
@@ -96,13 +98,21 @@ pub trait SessionRepository: Send + Sync {
     ) -> DomainResult<Vec<SessionId>>;
 }
 
-/// Access tokens and sessions that stop working before their tokens expire.
+/// Access tokens and sessions that stop working before their tokens expire: a fast cache
+/// of the durable record (revoked sessions in the database). A list that starts empty (a
+/// restarted process, an emptied Redis) says so until it has been filled again from that
+/// record, so a revocation is never forgotten.
 #[async_trait]
 pub trait RevocationList: Send + Sync {
     /// Revokes `keys` (for example `jti:<id>` or `sid:<id>`) for `ttl`.
     async fn revoke(&self, keys: &[String], ttl: Duration) -> DomainResult<()>;
-    /// True when any of `keys` is revoked.
-    async fn any_revoked(&self, keys: &[String]) -> DomainResult<bool>;
+    /// Whether any of `keys` is revoked; `None` while the list has not been filled from the
+    /// durable record since it last lost its contents.
+    async fn any_revoked(&self, keys: &[String]) -> DomainResult<Option<bool>>;
+    /// True when the list has been filled since it last lost its contents.
+    async fn is_filled(&self) -> DomainResult<bool>;
+    /// Records that the list now holds every revocation of the durable record.
+    async fn mark_filled(&self) -> DomainResult<()>;
 }
 
 /// Counts attempts per key in a fixed window (login throttling, rate limits).

@@ -65,14 +65,14 @@ pub struct FavoriteKey {
 #[async_trait]
 pub trait FavoriteRepository: Send + Sync {
     /// Adds the favorite and bumps the target's like count in one transaction; adding an
-    /// existing favorite changes nothing and returns the existing one.
+    /// existing favorite changes nothing. Returns the favorite and whether it was new.
     async fn add(
         &self,
         user: UserId,
         kind: TargetKind,
         target: Uuid,
         now: DateTime<Utc>,
-    ) -> DomainResult<Favorite>;
+    ) -> DomainResult<(Favorite, bool)>;
     /// Removes it and lowers the like count in one transaction; true when it existed.
     async fn remove(&self, user: UserId, kind: TargetKind, target: Uuid) -> DomainResult<bool>;
     /// Favorites whose target still exists and is not deleted, newest first.

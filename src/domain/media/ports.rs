@@ -87,7 +87,8 @@ pub trait MediaRepository: Send + Sync {
     async fn upload(&self, id: UploadId) -> DomainResult<Option<Upload>>;
     /// In one transaction: marks the upload completed (`Conflict` when it already was),
     /// records a version with the media key, points the video at the new media (video
-    /// media sets status PROCESSING) and records the job. Returns the video and the job.
+    /// media sets status PROCESSING), records the job and releases the object it replaced
+    /// (see [`MediaRepository::released_before`]). Returns the video and the job.
     async fn accept_upload(&self, accepted: AcceptedUpload) -> DomainResult<(Video, Option<Job>)>;
     async fn job(&self, id: JobId) -> DomainResult<Option<Job>>;
     async fn latest_job(&self, video: VideoId) -> DomainResult<Option<Job>>;
@@ -103,7 +104,8 @@ pub trait MediaRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> DomainResult<()>;
     /// The job succeeded: the video becomes READY with `facts`; a generated thumbnail is
-    /// used unless the owner uploaded one. `note` says what could not be learnt.
+    /// used unless the owner uploaded one. `note` says what could not be learnt. The
+    /// thumbnail not kept (the replaced one, or the generated one) is released.
     async fn succeed(
         &self,
         job: &Job,
@@ -137,6 +139,11 @@ pub trait MediaRepository: Send + Sync {
         limit: u64,
     ) -> DomainResult<Vec<Upload>>;
     async fn delete_upload(&self, id: UploadId) -> DomainResult<()>;
+    /// Stored objects released (replaced, or never used) before `before`, oldest first.
+    async fn released_before(&self, before: DateTime<Utc>, limit: u64)
+        -> DomainResult<Vec<String>>;
+    /// Forgets a released object once it is deleted from the store.
+    async fn forget_released(&self, key: &str) -> DomainResult<()>;
     /// Counts by status, and the mean run time of recent successes.
     async fn queue_metrics(&self, concurrency: usize) -> DomainResult<QueueMetrics>;
 }

@@ -4,6 +4,8 @@ mod model;
 mod ports;
 mod role;
 
-pub use model::{Bio, DisplayName, Email, NewUser, Password, ProfileChanges, User, Username};
+pub use model::{
+    username_skeleton, Bio, DisplayName, Email, NewUser, Password, ProfileChanges, User, Username,
+};
 pub use ports::UserRepository;
 pub use role::{Permission, Role};

@@ -19,6 +19,13 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+/// [`Username::skeleton`] of a stored name (also of names stored before the rule).
+pub fn username_skeleton(name: &str) -> String {
+    let folded = fold_key(name);
+    let skeleton: String = unicode_security::skeleton(&folded).collect();
+    fold_key(&skeleton)
+}
+
 /// 3..=32 characters of letters, digits, `_`, `-` and `.`, after NFKC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
@@ -35,7 +42,24 @@ impl Username {
                 "username may contain only letters, digits, '_', '-' and '.'",
             ));
         }
+        // Unicode TR39 §5.2 "highly restrictive": one script, or Han with Hiragana and
+        // Katakana, Hangul or Bopomofo, or any of those with Latin. Mixing Latin with
+        // Cyrillic or Greek is how look-alike names are made.
+        use unicode_security::{RestrictionLevel, RestrictionLevelDetection};
+        if name.as_str().detect_restriction_level() > RestrictionLevel::HighlyRestrictive {
+            return Err(DomainError::bad_input(
+                "username",
+                "username mixes writing systems (for example Latin with Cyrillic or Greek); use one",
+            ));
+        }
         Ok(Self(name))
+    }
+
+    /// The key under which names that look alike collide (Unicode TR39 §4 confusable
+    /// skeleton, case-folded before and after): `paypal`, `pаypal` (Cyrillic а) and
+    /// `PAYPA1` share one. Unique among users.
+    pub fn skeleton(&self) -> String {
+        username_skeleton(&self.0)
     }
 
     pub fn as_str(&self) -> &str {
@@ -177,6 +201,19 @@ mod tests {
         let a = Username::parse("Ｋｅｎｊｉ").ok().map(|u| u.key());
         let b = Username::parse("kenji").ok().map(|u| u.key());
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn look_alike_usernames_share_a_skeleton_and_mixed_scripts_are_refused() {
+        let key = |s: &str| Username::parse(s).map(|u| u.skeleton()).ok();
+        assert_eq!(key("paypal"), key("PAYPA1"));
+        assert_eq!(key("kenji"), key("ｋｅｎｊｉ"));
+        // Cyrillic і (U+0456) inside Latin, and a whole-Cyrillic look-alike.
+        assert!(Username::parse("admіn").is_err());
+        assert_eq!(key("раура1"), key("paypal"));
+        assert_ne!(key("alice"), key("alicia"));
+        assert!(Username::parse("山田_taro").is_ok());
+        assert!(Username::parse("たなか太郎").is_ok());
     }
 
     #[test]

@@ -9,3 +9,6 @@ pub use fields::{Categories, Description, SeoKeywords, Tags, Title};
 pub use model::{NewVideo, Video, VideoChanges, VideoStatus, VideoVersion, Visibility};
 pub use ports::{ListScope, SortKey, VideoFilter, VideoRepository, VideoSort};
 pub use rules::{can_be_edited_by, is_listed_for, is_visible_to};
+
+/// The most version records a video lists: its newest ones.
+pub const MAX_VERSIONS: i32 = 100;

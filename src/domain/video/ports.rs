@@ -86,7 +86,8 @@ pub trait VideoRepository: Send + Sync {
         first: u64,
     ) -> DomainResult<Page<Video, SortKey>>;
     async fn count(&self, scope: ListScope, filter: &VideoFilter) -> DomainResult<u64>;
-    /// Version records of each video, oldest first; videos without any are absent.
+    /// The newest [`super::MAX_VERSIONS`] version records of each video, oldest first;
+    /// videos without any are absent.
     async fn versions(&self, ids: &[VideoId]) -> DomainResult<HashMap<VideoId, Vec<VideoVersion>>>;
     /// Includes soft-deleted videos; callers apply the visibility rules.
     async fn by_ids(&self, ids: &[VideoId]) -> DomainResult<Vec<Video>>;

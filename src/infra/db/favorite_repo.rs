@@ -102,7 +102,7 @@ impl FavoriteRepository for SqlFavoriteRepository {
         kind: TargetKind,
         target: Uuid,
         now: DateTime<Utc>,
-    ) -> DomainResult<Favorite> {
+    ) -> DomainResult<(Favorite, bool)> {
         let txn = self.db.write().await.map_err(db_err)?;
         let insert = Query::insert()
             .into_table(favorite::Entity)
@@ -144,7 +144,7 @@ impl FavoriteRepository for SqlFavoriteRepository {
         if added {
             self.db.outbox_written();
         }
-        favorite_from(row)
+        Ok((favorite_from(row)?, added))
     }
 
     async fn remove(&self, user: UserId, kind: TargetKind, target: Uuid) -> DomainResult<bool> {

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::convert::video_from;
-use super::entities::{media_job, upload, video};
+use super::entities::{media_job, released_media, upload, video};
 use super::video_repo::{add_version, VersionMedia};
 use super::{db_err, outbox, Database};
 use crate::domain::error::DomainResult;
@@ -115,6 +115,30 @@ impl SqlMediaRepository {
     }
 }
 
+/// Records, inside the replacing transaction, that nothing points at `key` any more.
+async fn release<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    key: String,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let insert = sea_orm::sea_query::Query::insert()
+        .into_table(released_media::Entity)
+        .columns([
+            released_media::Column::ObjectKey,
+            released_media::Column::ReleasedAt,
+        ])
+        .values([key.into(), now.into()])
+        .map_err(DomainError::internal)?
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(released_media::Column::ObjectKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    conn.execute(&insert).await.map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl MediaRepository for SqlMediaRepository {
     async fn create_upload(&self, u: NewUpload) -> DomainResult<()> {
@@ -186,6 +210,13 @@ impl MediaRepository for SqlMediaRepository {
             }),
         )
         .await?;
+        let replaced = match u.kind {
+            MediaKind::Thumbnail => current.thumbnail_key.clone(),
+            MediaKind::Video => current.media_key.clone(),
+        };
+        if let Some(old) = replaced.filter(|k| *k != u.object_key) {
+            release(&txn, old, a.now).await?;
+        }
         let mut model: video::ActiveModel = current.into();
         model.updated_at = Set(a.now);
         match u.kind {
@@ -393,6 +424,18 @@ impl MediaRepository for SqlMediaRepository {
                     .thumbnail_key
                     .as_deref()
                     .is_some_and(|k| k.contains("/auto-"));
+            // Whichever thumbnail is not kept is released: the generated one when the
+            // owner's stays, else the one it replaces.
+            let dropped = match (&thumbnail_key, keep_thumbnail) {
+                (Some(generated), true) => Some(generated.clone()),
+                (Some(generated), false) => {
+                    current.thumbnail_key.clone().filter(|old| old != generated)
+                }
+                (None, _) => None,
+            };
+            if let Some(old) = dropped {
+                release(&txn, old, now).await?;
+            }
             let mut model: video::ActiveModel = current.into();
             model.status = Set(VideoStatus::Ready.as_str().to_owned());
             model.duration_seconds = Set(facts.duration_seconds);
@@ -564,6 +607,31 @@ impl MediaRepository for SqlMediaRepository {
         upload::Entity::delete_many()
             .filter(upload::Column::Id.eq(id.as_uuid()))
             .filter(upload::Column::CompletedAt.is_null())
+            .exec(&self.db.conn)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn released_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u64,
+    ) -> DomainResult<Vec<String>> {
+        Ok(released_media::Entity::find()
+            .filter(released_media::Column::ReleasedAt.lt(before))
+            .order_by_asc(released_media::Column::ReleasedAt)
+            .limit(limit)
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| r.object_key)
+            .collect())
+    }
+
+    async fn forget_released(&self, key: &str) -> DomainResult<()> {
+        released_media::Entity::delete_by_id(key.to_owned())
             .exec(&self.db.conn)
             .await
             .map_err(db_err)?;

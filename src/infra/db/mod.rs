@@ -4,6 +4,10 @@
 //! SQLite runs in WAL mode with a busy timeout and several connections; every write
 //! transaction starts `IMMEDIATE`, so two writers queue on the lock instead of one of them
 //! failing with "database is locked" when it upgrades from reader to writer.
+//!
+//! A database that is locked by another process, unreachable or out of connections is
+//! UNAVAILABLE (503), decided within [`BUSY_TIMEOUT`] or [`ACQUIRE_TIMEOUT`], never an
+//! INTERNAL error after half a minute; while writes keep failing so, readiness says so.
 
 mod bulk;
 mod convert;
@@ -38,6 +42,12 @@ pub use video_repo::{label_key, SqlVideoRepository};
 
 use crate::domain::DomainError;
 
+/// How long a request waits for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a SQLite writer waits for the write lock (other writers of this process
+/// queue in the pool first, so only another process holds it this long).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// A pool plus a count of the SQL statements it has run (exported on `/metrics`).
 #[derive(Clone)]
 pub struct Database {
@@ -46,6 +56,9 @@ pub struct Database {
     /// Woken after a commit that wrote to the search outbox, so this instance's indexer
     /// need not wait for its next poll.
     outbox_written: Arc<tokio::sync::Notify>,
+    /// Why the last attempt to start a write failed as unavailable, while no write has
+    /// started since.
+    write_failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Database {
@@ -55,12 +68,12 @@ impl Database {
         opts.max_connections(max_connections)
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(30))
+                    .busy_timeout(BUSY_TIMEOUT)
                     .foreign_keys(true)
                     .create_if_missing(true)
             });
@@ -76,6 +89,7 @@ impl Database {
             conn,
             statements,
             outbox_written: Arc::default(),
+            write_failure: Arc::default(),
         })
     }
 
@@ -95,12 +109,27 @@ impl Database {
 
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite).
     pub async fn write(&self) -> Result<DatabaseTransaction, DbErr> {
-        self.conn
+        let started = self
+            .conn
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..Default::default()
             })
-            .await
+            .await;
+        if let Ok(mut failure) = self.write_failure.lock() {
+            match &started {
+                Ok(_) => *failure = None,
+                Err(e) if is_unavailable(e) => *failure = Some(e.to_string()),
+                Err(_) => {}
+            }
+        }
+        started
+    }
+
+    /// Why writes cannot start at the moment (another process holds SQLite's write lock,
+    /// the server is unreachable), if the last attempt failed so.
+    pub fn writes_failing(&self) -> Option<String> {
+        self.write_failure.lock().ok().and_then(|f| f.clone())
     }
 
     /// Tells this instance's indexer that the outbox has new rows.
@@ -130,10 +159,47 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Maps a database error into the domain: unique violations become `Conflict` via
-/// `on_unique`, everything else is internal.
+/// Maps a database error into the domain: a database that is busy, locked or unreachable
+/// is UNAVAILABLE (the client may retry); everything else is internal. (Unique violations
+/// are told apart by the repositories with [`is_unique_violation`].)
 pub(crate) fn db_err(err: DbErr) -> DomainError {
+    if is_unavailable(&err) {
+        tracing::warn!(error = %err, "database unavailable");
+        return DomainError::Unavailable(
+            "the database is busy or unreachable; try again shortly".into(),
+        );
+    }
     DomainError::internal(anyhow::Error::new(err).context("database error"))
+}
+
+/// True for errors that say "not now" rather than "this request is wrong": no connection,
+/// a lost connection, SQLite's lock held elsewhere, PostgreSQL shutting down or full.
+fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // SQLite: BUSY (5) and LOCKED (6) with their extended codes. PostgreSQL: class
+            // 08 (connection exception), 57P01..57P03 (shutting down, cannot connect now),
+            // 53300 (too many connections).
+            matches!(code.as_ref(), "5" | "6" | "261" | "262" | "517" | "53300")
+                || code.starts_with("08")
+                || code.starts_with("57P0")
+        }),
+        _ => false,
+    }
 }
 
 pub(crate) fn is_unique_violation(err: &DbErr) -> bool {

@@ -173,6 +173,17 @@ impl SessionRepository for SqlSessionRepository {
         revoke_in(&self.db.conn, vec![session.as_uuid()], reason, now).await
     }
 
+    async fn revoked_since(&self, since: DateTime<Utc>) -> DomainResult<Vec<SessionId>> {
+        Ok(session::Entity::find()
+            .filter(session::Column::RevokedAt.gte(since))
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|s| SessionId::from_uuid(s.id))
+            .collect())
+    }
+
     async fn revoke_all(
         &self,
         user_id: UserId,

@@ -8,7 +8,7 @@ use super::entities::user;
 use super::{db_err, is_unique_violation, Database};
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
-use crate::domain::user::{NewUser, ProfileChanges, Role, User, UserRepository};
+use crate::domain::user::{username_skeleton, NewUser, ProfileChanges, Role, User, UserRepository};
 use crate::domain::{DomainError, UserId};
 
 pub struct SqlUserRepository {
@@ -16,6 +16,33 @@ pub struct SqlUserRepository {
 }
 
 impl SqlUserRepository {
+    /// Fills the skeleton of users written before skeletons were kept. A name whose
+    /// skeleton an earlier user already holds keeps none (both accounts go on working;
+    /// only new names are held to the rule). Returns how many were filled.
+    pub async fn fill_username_skeletons(&self) -> DomainResult<usize> {
+        let missing = user::Entity::find()
+            .filter(user::Column::UsernameSkeleton.is_null())
+            .all(&self.db.conn)
+            .await
+            .map_err(db_err)?;
+        let mut filled = 0;
+        for row in missing {
+            let model = user::ActiveModel {
+                id: Set(row.id),
+                username_skeleton: Set(Some(username_skeleton(&row.username))),
+                ..Default::default()
+            };
+            match model.update(&self.db.conn).await {
+                Ok(_) => filled += 1,
+                Err(err) if is_unique_violation(&err) => {
+                    tracing::warn!(user = %row.id, "username looks like an earlier one; left without a skeleton")
+                }
+                Err(err) => return Err(db_err(err)),
+            }
+        }
+        Ok(filled)
+    }
+
     async fn taken(&self, column: user::Column, key: &str) -> DomainResult<bool> {
         Ok(user::Entity::find()
             .filter(column.eq(key))
@@ -30,11 +57,13 @@ impl SqlUserRepository {
 impl UserRepository for SqlUserRepository {
     async fn create(&self, new: NewUser) -> DomainResult<User> {
         let username_key = new.username.key();
+        let username_skeleton = new.username.skeleton();
         let email_key = new.email.key();
         let model = user::ActiveModel {
             id: Set(new.id.as_uuid()),
             username: Set(new.username.as_str().to_owned()),
             username_key: Set(username_key.clone()),
+            username_skeleton: Set(Some(username_skeleton.clone())),
             email: Set(new.email.as_str().to_owned()),
             email_key: Set(email_key.clone()),
             password_hash: Set(new.password_hash),
@@ -55,6 +84,13 @@ impl UserRepository for SqlUserRepository {
                 // Name the field that clashed so the client can say which one.
                 if self.taken(user::Column::UsernameKey, &username_key).await? {
                     Err(DomainError::Conflict("username is already taken".into()))
+                } else if self
+                    .taken(user::Column::UsernameSkeleton, &username_skeleton)
+                    .await?
+                {
+                    Err(DomainError::Conflict(
+                        "username looks too much like one that is already taken".into(),
+                    ))
                 } else if self.taken(user::Column::EmailKey, &email_key).await? {
                     Err(DomainError::Conflict("email is already registered".into()))
                 } else {

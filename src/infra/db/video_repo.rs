@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Select, Set,
@@ -15,7 +15,7 @@ use crate::domain::error::DomainResult;
 use crate::domain::page::Page;
 use crate::domain::video::{
     ListScope, NewVideo, SortKey, Video, VideoChanges, VideoFilter, VideoRepository, VideoSort,
-    VideoStatus, VideoVersion, Visibility,
+    VideoStatus, VideoVersion, Visibility, MAX_VERSIONS,
 };
 use crate::domain::{DomainError, UserId, VideoId};
 
@@ -390,8 +390,27 @@ impl VideoRepository for SqlVideoRepository {
     }
 
     async fn versions(&self, ids: &[VideoId]) -> DomainResult<HashMap<VideoId, Vec<VideoVersion>>> {
+        // Versions are numbered 1, 2, 3... per video, so "the newest MAX" is every version
+        // within MAX of the video's highest: one indexed query, bounded per video.
+        let newer = Alias::new("newer");
+        let highest = Query::select()
+            .expr(Func::max(Expr::col((
+                newer.clone(),
+                video_version::Column::Version,
+            ))))
+            .from_as(video_version::Entity, newer.clone())
+            .and_where(
+                Expr::col((newer, video_version::Column::VideoId))
+                    .equals((video_version::Entity, video_version::Column::VideoId)),
+            )
+            .to_owned();
         let rows = video_version::Entity::find()
             .filter(video_version::Column::VideoId.is_in(ids.iter().map(VideoId::as_uuid)))
+            .filter(
+                Expr::col((video_version::Entity, video_version::Column::Version))
+                    .add(MAX_VERSIONS)
+                    .gt(Expr::SubQuery(None, Box::new(highest.into()))),
+            )
             .order_by_asc(video_version::Column::VideoId)
             .order_by_asc(video_version::Column::Version)
             .all(&self.db.conn)

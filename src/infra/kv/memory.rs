@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,8 @@ use crate::domain::DomainError;
 #[derive(Default)]
 pub struct MemoryStore {
     revoked: Mutex<Swept<Instant>>,
+    /// False until this process has loaded the database's recent revocations.
+    filled: AtomicBool,
     counters: Mutex<Swept<(u64, Instant)>>,
 }
 
@@ -56,12 +59,25 @@ impl RevocationList for MemoryStore {
         Ok(())
     }
 
-    async fn any_revoked(&self, keys: &[String]) -> DomainResult<bool> {
+    async fn any_revoked(&self, keys: &[String]) -> DomainResult<Option<bool>> {
+        if !self.filled.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         let now = Instant::now();
         let map = self.revoked.lock().map_err(poisoned)?;
-        Ok(keys
-            .iter()
-            .any(|k| map.map.get(k).is_some_and(|until| *until > now)))
+        Ok(Some(
+            keys.iter()
+                .any(|k| map.map.get(k).is_some_and(|until| *until > now)),
+        ))
+    }
+
+    async fn is_filled(&self) -> DomainResult<bool> {
+        Ok(self.filled.load(Ordering::Acquire))
+    }
+
+    async fn mark_filled(&self) -> DomainResult<()> {
+        self.filled.store(true, Ordering::Release);
+        Ok(())
     }
 }
 
@@ -105,12 +121,18 @@ mod tests {
     #[tokio::test]
     async fn revoked_keys_expire() -> DomainResult<()> {
         let store = MemoryStore::default();
+        // Not yet filled from the durable record: the answer is "unknown".
+        assert_eq!(store.any_revoked(&["jti:a".into()]).await?, None);
+        store.mark_filled().await?;
         store
             .revoke(&["jti:a".into()], Duration::from_millis(30))
             .await?;
-        assert!(store.any_revoked(&["jti:b".into(), "jti:a".into()]).await?);
+        assert_eq!(
+            store.any_revoked(&["jti:b".into(), "jti:a".into()]).await?,
+            Some(true)
+        );
         tokio::time::sleep(Duration::from_millis(40)).await;
-        assert!(!store.any_revoked(&["jti:a".into()]).await?);
+        assert_eq!(store.any_revoked(&["jti:a".into()]).await?, Some(false));
         Ok(())
     }
 

@@ -1,12 +1,16 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 
 use crate::domain::auth::{AttemptLimiter, RevocationList};
 use crate::domain::error::DomainResult;
 use crate::domain::DomainError;
+
+/// Present (without expiry) while the revocation keys hold every revocation of the
+/// database; a restarted or emptied Redis lacks it, and the next check fills the list again.
+const FILLED: &str = "revocations:filled";
 
 /// Revocations and counters in Redis, shared by every instance. Keys live under `prefix`.
 #[derive(Clone)]
@@ -23,9 +27,20 @@ fn unavailable(err: redis::RedisError) -> DomainError {
 impl RedisStore {
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
-        let conn = tokio::time::timeout(Duration::from_secs(10), client.get_connection_manager())
-            .await
-            .map_err(|_| anyhow::anyhow!("timed out connecting to redis"))??;
+        // Requests wait on these: a Redis that is gone must be reported (503) in well under
+        // a second, not after the default six reconnect attempts with growing backoff.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(300)))
+            .set_response_timeout(Some(Duration::from_millis(500)))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(200));
+        let conn = tokio::time::timeout(
+            Duration::from_secs(10),
+            client.get_connection_manager_with_config(config),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out connecting to redis"))??;
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
@@ -55,14 +70,33 @@ impl RevocationList for RedisStore {
         pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
     }
 
-    async fn any_revoked(&self, keys: &[String]) -> DomainResult<bool> {
+    async fn any_revoked(&self, keys: &[String]) -> DomainResult<Option<bool>> {
         let keys: Vec<String> = keys
             .iter()
             .map(|k| self.key(&format!("revoked:{k}")))
             .collect();
         let mut conn = self.conn.clone();
-        let found: u64 = conn.exists(keys).await.map_err(unavailable)?;
-        Ok(found > 0)
+        // One round trip: is the list filled, and is any key in it.
+        let (filled, found): (u64, u64) = redis::pipe()
+            .exists(self.key(FILLED))
+            .exists(keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok((filled > 0).then_some(found > 0))
+    }
+
+    async fn is_filled(&self) -> DomainResult<bool> {
+        let mut conn = self.conn.clone();
+        let filled: u64 = conn.exists(self.key(FILLED)).await.map_err(unavailable)?;
+        Ok(filled > 0)
+    }
+
+    async fn mark_filled(&self) -> DomainResult<()> {
+        let mut conn = self.conn.clone();
+        conn.set::<_, _, ()>(self.key(FILLED), 1)
+            .await
+            .map_err(unavailable)
     }
 }
 

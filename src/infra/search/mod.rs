@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -130,7 +130,16 @@ pub struct SearchReplica {
     rebuilt_through: AtomicI64,
     db: Database,
     replica_id: String,
+    /// What readiness reports: [`HEALTHY`], [`FAILING`] or [`REBUILDING`].
+    health: AtomicU8,
 }
+
+const HEALTHY: u8 = 0;
+const FAILING: u8 = 1;
+const REBUILDING: u8 = 2;
+/// Failed steps in a row before the replica reports itself failing (one failure can be a
+/// passing database hiccup).
+const FAILURES_BEFORE_UNHEALTHY: u32 = 3;
 
 /// This folder's replica id, created on first use.
 pub fn replica_id(root: &std::path::Path) -> anyhow::Result<String> {
@@ -191,6 +200,7 @@ impl SearchReplica {
             rebuilt_through: AtomicI64::new(rebuilt_through),
             db,
             replica_id,
+            health: AtomicU8::new(HEALTHY),
         };
         replica.report().await?;
         Ok(Arc::new(replica))
@@ -221,6 +231,53 @@ impl SearchReplica {
         }
     }
 
+    /// "ok", "failing" (the indexer keeps failing: new changes are not searchable),
+    /// "missing" (its files were deleted; a rebuild follows) or "rebuilding" (being rebuilt
+    /// from the database).
+    pub fn health(&self) -> &'static str {
+        if self.files_gone() && self.health.load(Ordering::Relaxed) != REBUILDING {
+            return "missing";
+        }
+        match self.health.load(Ordering::Relaxed) {
+            HEALTHY => "ok",
+            REBUILDING => "rebuilding",
+            _ => "failing",
+        }
+    }
+
+    /// True when the live generation's files are gone from disk (deleted under a running
+    /// server): its writer can never commit again, so only a rebuild helps.
+    fn files_gone(&self) -> bool {
+        let has_files =
+            |generation: &str| self.home.root().join(generation).join("meta.json").exists();
+        let ours = self.current().generation().to_owned();
+        if has_files(&ours) {
+            return false;
+        }
+        // A generation swapped in by `reelgraph reindex` (which removes the old one) is
+        // adopted by `step`, not rebuilt.
+        !self
+            .home
+            .current_generation()
+            .is_some_and(|g| g != ours && has_files(&g))
+    }
+
+    /// Rebuilds from the database after the live index's files disappeared.
+    async fn recover(&self, tailer: &mut Tailer) -> anyhow::Result<()> {
+        self.health.store(REBUILDING, Ordering::Relaxed);
+        tracing::warn!(folder = %self.home.root().display(), "the search index's files are gone; rebuilding it from the database");
+        let started = Instant::now();
+        let (fresh, scan_head) = rebuild(&self.home, &self.db, &self.replica_id, |_, _| {}).await?;
+        self.rebuilt_through.store(scan_head, Ordering::Relaxed);
+        self.adopt(fresh, tailer).await?;
+        tracing::info!(
+            documents = self.current().num_docs(),
+            seconds = started.elapsed().as_secs_f64(),
+            "search index rebuilt"
+        );
+        Ok(())
+    }
+
     pub fn current(&self) -> SearchIndex {
         match self.current.read() {
             Ok(guard) => guard.clone(),
@@ -248,14 +305,27 @@ impl SearchReplica {
         let mut tailer = Tailer::default();
         let mut last_prune = Instant::now() - PRUNE_EVERY;
         let mut last_ok = Instant::now();
+        let mut failures = 0u32;
         tokio::pin!(stop);
         loop {
-            let more = match self.step(&mut tailer).await {
+            // Files deleted under the running server: its writer can never commit again.
+            let done = if self.files_gone() {
+                self.recover(&mut tailer).await.map(|()| true)
+            } else {
+                self.step(&mut tailer).await
+            };
+            let more = match done {
                 Ok(more) => {
                     last_ok = Instant::now();
+                    failures = 0;
+                    self.health.store(HEALTHY, Ordering::Relaxed);
                     more
                 }
                 Err(err) => {
+                    failures += 1;
+                    if failures >= FAILURES_BEFORE_UNHEALTHY {
+                        self.health.store(FAILING, Ordering::Relaxed);
+                    }
                     tracing::error!(
                         error = format!("{err:#}"),
                         "search indexer step failed; retrying"

@@ -3,6 +3,7 @@
 pub mod favorite;
 pub mod media_job;
 pub mod refresh_token;
+pub mod released_media;
 pub mod session;
 pub mod upload;
 pub mod user;

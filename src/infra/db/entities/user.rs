@@ -7,6 +7,7 @@ pub struct Model {
     pub id: Uuid,
     pub username: String,
     pub username_key: String,
+    pub username_skeleton: Option<String>,
     pub email: String,
     pub email_key: String,
     pub password_hash: String,
