@@ -7,9 +7,9 @@
 //! - request bodies must keep coming: no gap longer than [`ServeLimits::body_stall`] and,
 //!   after that long, at least [`ServeLimits::min_body_rate`] bytes a second on average
 //!   (a body at one byte every two seconds is cut off, a slow phone upload is not);
-//! - at most [`ServeLimits::max_connections`] connections at once: the loop stops
-//!   accepting until one closes, so the kernel's backlog absorbs a burst and health
-//!   checks on open connections keep answering;
+//! - at most [`ServeLimits::max_connections`] connections at once, WebSockets included:
+//!   the loop stops accepting until one closes, so the kernel's backlog absorbs a burst
+//!   and health checks on open connections keep answering;
 //! - `accept` errors (out of descriptors: EMFILE, ENFILE, ENOBUFS) back off instead of
 //!   spinning;
 //! - on shutdown, connections finish their requests within the grace period.
@@ -104,10 +104,15 @@ where
         let endpoint = endpoint.clone();
         let local = local.clone();
         let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            serve_connection(stream, local, remote, endpoint, limits, shutdown).await;
-            drop(permit);
-        });
+        // The slot travels with the socket, so an upgraded connection (a WebSocket, whose
+        // socket poem owns after the handshake) holds it until it closes.
+        let stream = Counted {
+            io: stream,
+            _slot: permit,
+        };
+        tokio::spawn(serve_connection(
+            stream, local, remote, endpoint, limits, shutdown,
+        ));
     }
     // Stop accepting, let requests in flight finish, then stop waiting.
     drop(listener);
@@ -135,8 +140,60 @@ async fn accept_within(
     Ok((permit, stream, RemoteAddr(poem::Addr::SocketAddr(addr))))
 }
 
+/// A connection that holds one of the server's connection slots for as long as it lives.
+struct Counted {
+    io: tokio::net::TcpStream,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
 async fn serve_connection<E>(
-    stream: tokio::net::TcpStream,
+    stream: Counted,
     local: LocalAddr,
     remote: RemoteAddr,
     endpoint: Arc<E>,

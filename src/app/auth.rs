@@ -30,9 +30,10 @@ use crate::domain::{DomainError, SessionId, UserId};
 /// client's further tries at that account are refused. Other clients are unaffected, so
 /// nobody can lock a user out by failing on purpose.
 pub const MAX_LOGIN_FAILURES: u64 = 5;
-/// Logins allowed from one client in [`LOGIN_WINDOW`], whatever the accounts (a client
-/// guessing across many accounts).
-pub const MAX_CLIENT_LOGINS: u64 = 50;
+/// Failed logins allowed from one client in [`LOGIN_WINDOW`], whatever the accounts (a
+/// client guessing across many accounts). Successful logins do not count, so many people
+/// behind one address can sign in.
+pub const MAX_CLIENT_FAILURES: u64 = 100;
 /// Failed logins allowed per account from all clients together in [`LOGIN_WINDOW`]
 /// (guessing spread over many addresses).
 pub const MAX_ACCOUNT_FAILURES: u64 = 100;
@@ -80,6 +81,13 @@ fn hash_refresh_token(token: &str) -> String {
 
 fn invalid_refresh() -> DomainError {
     DomainError::Unauthenticated("refresh token is invalid, expired or revoked".into())
+}
+
+fn throttled(what: &str, retry_after: u64) -> DomainError {
+    DomainError::RateLimited {
+        message: format!("too many {what}; try again in {retry_after} seconds"),
+        retry_after_seconds: retry_after,
+    }
 }
 
 fn invalid_login() -> DomainError {
@@ -141,19 +149,24 @@ impl AuthService {
             Some(user) => user.id.to_string(),
             None => key.clone(),
         };
-        // Every bucket counts the attempt before the password is checked, so parallel or
-        // batched guesses cannot slip under a limit.
+        // The account buckets count the attempt before the password is checked, so
+        // parallel or batched guesses cannot slip under them; a success resets them. The
+        // client's own bucket counts failures only.
         let bucket = format!("login:{account}:{client}");
+        let account_bucket = format!("login:{account}");
+        let client_bucket = format!("login-from:{client}");
+        let (client_failures, retry_after) = self.limiter.current(&client_bucket).await?;
+        if client_failures >= MAX_CLIENT_FAILURES {
+            return Err(throttled("failed logins from this client", retry_after));
+        }
         self.count_attempt(
             &bucket,
             MAX_LOGIN_FAILURES,
             "failed logins for this account",
         )
         .await?;
-        self.count_attempt(&format!("login-from:{client}"), MAX_CLIENT_LOGINS, "logins")
-            .await?;
         self.count_attempt(
-            &format!("login:{account}"),
+            &account_bucket,
             MAX_ACCOUNT_FAILURES,
             "failed logins for this account from everywhere",
         )
@@ -168,9 +181,13 @@ impl AuthService {
         match user {
             Some(user) if verified && user.is_active => {
                 self.limiter.reset(&bucket).await?;
+                self.limiter.reset(&account_bucket).await?;
                 self.start_session(user).await
             }
-            _ => Err(invalid_login()),
+            _ => {
+                self.limiter.record(&client_bucket, LOGIN_WINDOW).await?;
+                Err(invalid_login())
+            }
         }
     }
 
@@ -180,10 +197,7 @@ impl AuthService {
         let attempts = self.limiter.record(bucket, LOGIN_WINDOW).await?;
         if attempts > max {
             let (_, retry_after) = self.limiter.current(bucket).await?;
-            return Err(DomainError::RateLimited {
-                message: format!("too many failed {what}; try again in {retry_after} seconds"),
-                retry_after_seconds: retry_after,
-            });
+            return Err(throttled(what, retry_after));
         }
         Ok(())
     }

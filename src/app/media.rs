@@ -410,20 +410,11 @@ impl MediaService {
         let before = clock::now()
             - chrono::Duration::from_std(ABANDONED_AFTER).map_err(DomainError::internal)?;
         let abandoned = self.repo.abandoned_uploads(before, 100).await?;
-        let mut removed = 0;
-        for upload in &abandoned {
-            let done = async {
-                self.store.delete(&upload.object_key).await?;
-                self.repo.delete_upload(upload.id).await
-            };
-            match done.await {
-                Ok(()) => removed += 1,
-                Err(e) => {
-                    tracing::warn!(error = %e, upload = %upload.id, "cannot remove an abandoned upload")
-                }
-            }
-        }
-        Ok(removed)
+        let keys: Vec<(&str, Option<UploadId>)> = abandoned
+            .iter()
+            .map(|u| (u.object_key.as_str(), Some(u.id)))
+            .collect();
+        Ok(self.remove_objects(&keys).await)
     }
 
     /// Deletes stored objects released (replaced thumbnails and videos, generated
@@ -433,18 +424,29 @@ impl MediaService {
         let before = clock::now()
             - chrono::Duration::from_std(READ_URL_TTL).map_err(DomainError::internal)?;
         let released = self.repo.released_before(before, 100).await?;
+        let keys: Vec<(&str, Option<UploadId>)> =
+            released.iter().map(|k| (k.as_str(), None)).collect();
+        Ok(self.remove_objects(&keys).await)
+    }
+
+    /// Deletes each object, then its record: the upload's ticket when there is one, else
+    /// its release. A failure is logged and left for the next sweep. Returns how many went.
+    async fn remove_objects(&self, objects: &[(&str, Option<UploadId>)]) -> usize {
         let mut removed = 0;
-        for key in &released {
+        for (key, upload) in objects {
             let done = async {
                 self.store.delete(key).await?;
-                self.repo.forget_released(key).await
+                match upload {
+                    Some(id) => self.repo.delete_upload(*id).await,
+                    None => self.repo.forget_released(key).await,
+                }
             };
             match done.await {
                 Ok(()) => removed += 1,
-                Err(e) => tracing::warn!(error = %e, key, "cannot remove a released object"),
+                Err(e) => tracing::warn!(error = %e, key, "cannot remove a stored object"),
             }
         }
-        Ok(removed)
+        removed
     }
 
     async fn read_url(&self, key: &str) -> DomainResult<String> {

@@ -757,15 +757,24 @@ async fn one_client_cannot_hold_unbounded_sockets_streams_or_subscriptions() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut again = connect(&app, "graphql-transport-ws", None).await;
     subscribe(&mut again, "again", &stats, json!({})).await;
-    app.gql(
-        "mutation($v: ID!) { recordView(videoId: $v) { viewCount } }",
-        json!({ "v": id }),
-    )
-    .await
-    .data();
-    let message = tokio::time::timeout(Duration::from_secs(10), recv(&mut again))
-        .await
-        .expect("the new subscription hears the view");
+    // The subscription joins the bus when it first runs: change the counts until it hears.
+    let toggles = [
+        "mutation($v: ID!) { addFavorite(kind: VIDEO, targetId: $v) { createdAt } }",
+        "mutation($v: ID!) { removeFavorite(kind: VIDEO, targetId: $v) }",
+    ];
+    let mut heard = None;
+    for round in 0..20 {
+        app.gql_as(Some(&owner.access), toggles[round % 2], json!({ "v": id }))
+            .await
+            .data();
+        if let Ok(message) =
+            tokio::time::timeout(Duration::from_millis(500), recv(&mut again)).await
+        {
+            heard = Some(message);
+            break;
+        }
+    }
+    let message = heard.expect("the new subscription hears the changes");
     assert_eq!(message["type"], "next", "{message}");
 }
 

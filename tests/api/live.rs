@@ -636,6 +636,19 @@ async fn the_bus_survives_a_redis_restart_and_the_server_keeps_answering() {
             .await;
         assert_eq!(r.data()["video"]["title"], "Restart");
     }
+    // Signed-in requests need the revocation list: refused as unavailable at once (a
+    // bounded wait, not the client library's default six reconnect attempts).
+    let started = std::time::Instant::now();
+    let r = a
+        .gql_as(Some(&owner.access), "{ me { id } }", json!({}))
+        .await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.code(), "UNAVAILABLE");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
 
     // Redis comes back: the bus reconnects by itself and events cross again.
     let _redis = PrivateRedis::start(port).expect("restart redis-server");
