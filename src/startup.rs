@@ -125,9 +125,22 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<SecretString> {
     let mut bytes = [0u8; 48];
     rand::rng().fill_bytes(&mut bytes);
     let secret = hex::encode(bytes);
-    write_private(path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
-    tracing::info!(path = %path.display(), "generated a new access-token secret");
-    Ok(SecretString::from(secret))
+    // Written whole to a file of its own, then linked into place: the secret file never
+    // exists half-written, and of two instances starting at once one wins and the other
+    // reads its secret.
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    write_private(&tmp, &secret).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "generated a new access-token secret");
+            Ok(SecretString::from(secret))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_secret(path),
+        Err(e) => Err(e).with_context(|| format!("cannot write {}", path.display())),
+    }
 }
 
 #[cfg(unix)]

@@ -1,6 +1,7 @@
 //! Query-shape limits async-graphql does not have, checked right after parsing and before
-//! validation or execution, for every transport (the parse hook runs for `/graphql`, GET,
-//! SSE, multipart/mixed and WebSocket subscribe alike):
+//! async-graphql walks the document (its own parse step already follows every fragment
+//! spread), for every transport (the prepare hook runs for `/graphql`, GET, SSE,
+//! multipart/mixed and WebSocket subscribe alike):
 //! - a cap on field selections as the document expands: every field counts (aliases and
 //!   `__typename` included), and a fragment spread counts everything its fragment selects,
 //!   so fragments that spread fragments cannot multiply work behind a small document. Each
@@ -12,9 +13,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
+};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{Request, ServerError, ServerResult};
 
 /// No field of the schema takes more; a document with more is refused before validation.
 pub const MAX_ARGUMENTS: usize = 16;
@@ -169,62 +172,63 @@ pub(crate) fn batch_hashing_mutations<'a>(queries: impl Iterator<Item = &'a str>
         .fold(0, usize::saturating_add)
 }
 
+/// Why `doc` is refused, if it is: measured without expanding anything.
+fn refusal(doc: &ExecutableDocument, max_fields: usize) -> Option<String> {
+    // Validation walks every operation with its fragments expanded, so every operation
+    // counts (a document of thousands of small operations is as costly as one large one);
+    // fragments no operation spreads are walked on their own.
+    let mut expansion = Expansion::new(doc);
+    let mut total = 0u64;
+    let shape = (|| {
+        for (_, op) in doc.operations.iter() {
+            total = total.saturating_add(expansion.size(&op.node.selection_set.node, 0)?);
+        }
+        for (name, fragment) in doc.fragments.iter() {
+            if !expansion.fragments.contains_key(name.as_str()) {
+                total = total.saturating_add(expansion.size(&fragment.node.selection_set.node, 0)?);
+            }
+        }
+        Ok(())
+    })();
+    match shape {
+        Ok(()) => {}
+        Err(Shape::TooManyArguments) => {
+            return Some(format!(
+                "a field may take at most {MAX_ARGUMENTS} arguments"
+            ))
+        }
+        Err(Shape::TooDeep) => {
+            return Some(format!(
+                "selections and fragments nest more than {MAX_FRAGMENT_NESTING} levels deep"
+            ))
+        }
+    }
+    if hashing_mutations(doc) > 1 {
+        return Some(
+            "an operation may run at most one of register, login and changePassword".into(),
+        );
+    }
+    (total > max_fields as u64).then(|| {
+        format!(
+            "query selects too many fields (more than {max_fields}, counting every field each fragment spread brings in); split it into smaller queries"
+        )
+    })
+}
+
 #[async_trait::async_trait]
 impl Extension for FieldLimitExtension {
-    async fn parse_query(
+    /// Runs before anything of async-graphql walks the document: its parse step already
+    /// follows every fragment spread (the recursive-depth check), so the measure must come
+    /// first. The document parsed here is handed on, so it is parsed once.
+    async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        // Only one operation runs, but every one is measured: the largest counts. Fragments
-        // no operation spreads are measured too, since validation walks them.
-        let mut expansion = Expansion::new(&doc);
-        let mut total = 0u64;
-        let shape = (|| {
-            for (_, op) in doc.operations.iter() {
-                total = total.max(expansion.size(&op.node.selection_set.node, 0)?);
-            }
-            for fragment in doc.fragments.values() {
-                total = total.max(expansion.size(&fragment.node.selection_set.node, 0)?);
-            }
-            Ok(())
-        })();
-        match shape {
-            Ok(()) => {}
-            Err(Shape::TooManyArguments) => {
-                return Err(ServerError::new(
-                    format!("a field may take at most {MAX_ARGUMENTS} arguments"),
-                    None,
-                ))
-            }
-            Err(Shape::TooDeep) => {
-                return Err(ServerError::new(
-                    format!(
-                        "selections and fragments nest more than {MAX_FRAGMENT_NESTING} levels deep"
-                    ),
-                    None,
-                ))
-            }
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        if let Some(message) = refusal(request.parsed_query()?, self.max_fields) {
+            return Err(ServerError::new(message, None));
         }
-        // Only one operation of a document runs, so the most any one of them asks for.
-        if hashing_mutations(&doc) > 1 {
-            return Err(ServerError::new(
-                "an operation may run at most one of register, login and changePassword",
-                None,
-            ));
-        }
-        if total > self.max_fields as u64 {
-            return Err(ServerError::new(
-                format!(
-                    "query selects too many fields (more than {}, counting every field each fragment spread brings in); split it into smaller queries",
-                    self.max_fields
-                ),
-                None,
-            ));
-        }
-        Ok(doc)
+        next.run(ctx, request).await
     }
 }

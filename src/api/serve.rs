@@ -202,8 +202,18 @@ async fn serve_connection<E>(
 ) where
     E: Endpoint + 'static,
 {
+    // The first request must start within the header timeout: hyper's own timer starts only
+    // once it knows the protocol, and a client that sends nothing (or half of HTTP/2's
+    // preface) would otherwise hold its slot for ever.
+    if !tokio::time::timeout(limits.header_read_timeout, protocol_known(&stream.io))
+        .await
+        .unwrap_or(false)
+    {
+        return;
+    }
     let service = hyper::service::service_fn(move |req: poem::http::Request<Incoming>| {
         let endpoint = endpoint.clone();
+        let has_body = !hyper::body::Body::is_end_stream(req.body());
         let request: Request = (
             req,
             local.clone(),
@@ -212,7 +222,11 @@ async fn serve_connection<E>(
         )
             .into();
         async move {
-            let request = with_body_deadlines(request, limits);
+            let request = if has_body {
+                with_body_deadlines(request, limits)
+            } else {
+                request
+            };
             let response = endpoint.get_response(request).await;
             Ok::<_, Infallible>(hyper::Response::from(response))
         }
@@ -222,7 +236,12 @@ async fn serve_connection<E>(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+    // HTTP/2 (cleartext, prior knowledge): a peer that stops answering pings is dropped.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.header_read_timeout))
+        .keep_alive_timeout(limits.header_read_timeout);
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {
@@ -233,19 +252,29 @@ async fn serve_connection<E>(
     let _ = connection.await;
 }
 
-/// The request with its body read under the stall and rate limits; bodiless requests as
-/// they are.
-fn with_body_deadlines(mut request: Request, limits: ServeLimits) -> Request {
-    let has_body = request
-        .headers()
-        .contains_key(poem::http::header::TRANSFER_ENCODING)
-        || request
-            .headers()
-            .get(poem::http::header::CONTENT_LENGTH)
-            .is_some_and(|l| l != "0");
-    if !has_body {
-        return request;
+/// True once enough of the connection's first bytes have arrived for hyper to tell the
+/// protocol: one byte of an HTTP/1 request line, or all 24 bytes of HTTP/2's preface.
+/// False when the peer closed first.
+async fn protocol_known(stream: &tokio::net::TcpStream) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let mut buf = [0u8; 24];
+    loop {
+        let Ok(n) = stream.peek(&mut buf).await else {
+            return false;
+        };
+        if n == 0 {
+            return false;
+        }
+        if n == PREFACE.len() || buf[..n] != PREFACE[..n] {
+            return true;
+        }
+        // Part of the preface: wait for more (peek returns at once while data is queued).
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The request with its body read under the stall and rate limits.
+fn with_body_deadlines(mut request: Request, limits: ServeLimits) -> Request {
     let body = request.take_body().into_bytes_stream();
     let started = Instant::now();
     let state = (body, 0u64);

@@ -34,8 +34,9 @@ pub const MAX_LOGIN_FAILURES: u64 = 5;
 /// client guessing across many accounts). Successful logins do not count, so many people
 /// behind one address can sign in.
 pub const MAX_CLIENT_FAILURES: u64 = 100;
-/// Failed logins allowed per account from all clients together in [`LOGIN_WINDOW`]
-/// (guessing spread over many addresses).
+/// Failed logins per account from all clients together in [`LOGIN_WINDOW`] (guessing
+/// spread over many addresses) after which only clients without a failure of their own on
+/// the account may try.
 pub const MAX_ACCOUNT_FAILURES: u64 = 100;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
@@ -104,7 +105,7 @@ impl AuthService {
     /// command any role). Errors name fields as `input.<field>`.
     pub async fn create_user(&self, input: RegisterInput, role: Role) -> DomainResult<User> {
         let field = |e: DomainError| e.in_field("input");
-        let username = Username::parse(&input.username).map_err(field)?;
+        let username = Username::parse_new(&input.username).map_err(field)?;
         let email = Email::parse(&input.email).map_err(field)?;
         let password = Password::parse(&input.password, "password").map_err(field)?;
         let display_name = input
@@ -159,18 +160,22 @@ impl AuthService {
         if client_failures >= MAX_CLIENT_FAILURES {
             return Err(throttled("failed logins from this client", retry_after));
         }
-        self.count_attempt(
-            &bucket,
-            MAX_LOGIN_FAILURES,
-            "failed logins for this account",
-        )
-        .await?;
-        self.count_attempt(
-            &account_bucket,
-            MAX_ACCOUNT_FAILURES,
-            "failed logins for this account from everywhere",
-        )
-        .await?;
+        let own_attempts = self.limiter.record(&bucket, LOGIN_WINDOW).await?;
+        if own_attempts > MAX_LOGIN_FAILURES {
+            let (_, retry_after) = self.limiter.current(&bucket).await?;
+            return Err(throttled("failed logins for this account", retry_after));
+        }
+        // Guessing spread over many clients: once the account has too many failures, only
+        // clients that have not failed on it yet may try (the owner on their own device),
+        // so the limit slows guessers without locking the owner out.
+        let account_attempts = self.limiter.record(&account_bucket, LOGIN_WINDOW).await?;
+        if account_attempts > MAX_ACCOUNT_FAILURES && own_attempts > 1 {
+            let (_, retry_after) = self.limiter.current(&account_bucket).await?;
+            return Err(throttled(
+                "failed logins for this account from everywhere",
+                retry_after,
+            ));
+        }
         let verified = match &user {
             Some(user) => self.hasher.verify(password, &user.password_hash).await?,
             None => {

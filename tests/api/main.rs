@@ -4,6 +4,7 @@
 mod auth;
 mod bad_inputs;
 mod cli;
+mod faults;
 mod favorites;
 mod hardening;
 mod helpers;

@@ -45,9 +45,17 @@ pub const MAX_BATCH: usize = 5;
 #[derive(Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-fn client_key(req: &Request) -> String {
-    match req.remote_addr().as_socket_addr() {
-        Some(addr) => addr.ip().to_string(),
+/// The client's address for per-client counters (views, throttles, live quotas). An IPv6
+/// client counts by its /64, the block one subscriber is usually given, so that it cannot
+/// take a fresh address per request.
+pub(crate) fn client_key(req: &Request) -> String {
+    match req.remote_addr().as_socket_addr().map(|a| a.ip()) {
+        Some(std::net::IpAddr::V6(ip)) if ip.to_ipv4_mapped().is_none() => {
+            let s = ip.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(std::net::IpAddr::V6(ip)) => ip.to_canonical().to_string(),
+        Some(ip) => ip.to_string(),
         None => "unknown".into(),
     }
 }

@@ -115,11 +115,7 @@ pub async fn graphql_ws(
     } else {
         WebSocketProtocols::GraphQLWS
     };
-    let client_key = req
-        .remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+    let client_key = crate::api::http::client_key(req);
     let session = Session {
         schema: schema.clone(),
         state: state.clone(),
@@ -201,7 +197,7 @@ impl Session {
         }
     }
 
-    async fn run(self, socket: WebSocketStream) {
+    async fn run(mut self, socket: WebSocketStream) {
         let (mut sink, mut incoming) = socket.split();
         if self.address_lease.is_none() {
             metrics::counter!("reelgraph_ws_refused_total", "reason" => "address").increment(1);
@@ -384,7 +380,17 @@ impl Session {
             let _ = out.try_send(Message::Close(Some((CloseCode::from(code), reason))));
         }
         drop(out);
-        let _ = writer.await;
+        // The client's counts go back now; a peer that stopped reading gets a few seconds
+        // for the close frame, not as long as TCP would wait.
+        drop(_user_lease);
+        self.address_lease = None;
+        let mut writer = writer;
+        if tokio::time::timeout(Duration::from_secs(5), &mut writer)
+            .await
+            .is_err()
+        {
+            writer.abort();
+        }
         metrics::gauge!("reelgraph_ws_sockets").decrement(1.0);
     }
 

@@ -405,8 +405,19 @@ impl MediaRepository for SqlMediaRepository {
             .exec(&txn)
             .await
             .map_err(db_err)?;
+        // A thumbnail this run generated but that will not be used goes to the sweeper.
+        let unused = |txn| {
+            let generated = thumbnail_key.clone();
+            async move {
+                match generated {
+                    Some(key) => release(txn, key, now).await,
+                    None => Ok(()),
+                }
+            }
+        };
         if res.rows_affected == 0 {
             // This run lost the job: its outcome is not the job's.
+            unused(&txn).await?;
             return txn.commit().await.map_err(db_err);
         }
         let Some(current) = video::Entity::find_by_id(job.video_id.as_uuid())
@@ -414,6 +425,7 @@ impl MediaRepository for SqlMediaRepository {
             .await
             .map_err(db_err)?
         else {
+            unused(&txn).await?;
             return txn.commit().await.map_err(db_err);
         };
         // A newer upload replaced this media while the job ran: leave the video to that
@@ -455,6 +467,9 @@ impl MediaRepository for SqlMediaRepository {
             model.processing_updated_at = Set(Some(now));
             model.updated_at = Set(now);
             model.update(&txn).await.map_err(db_err)?;
+        } else {
+            // Newer media replaced this job's while it ran.
+            unused(&txn).await?;
         }
         txn.commit().await.map_err(db_err)
     }

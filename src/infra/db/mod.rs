@@ -59,6 +59,8 @@ pub struct Database {
     /// Why the last attempt to start a write failed as unavailable, while no write has
     /// started since.
     write_failure: Arc<std::sync::Mutex<Option<String>>>,
+    /// Set while a write probe started by [`Database::writes_failing`] runs.
+    probing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Database {
@@ -90,6 +92,7 @@ impl Database {
             statements,
             outbox_written: Arc::default(),
             write_failure: Arc::default(),
+            probing: Arc::default(),
         })
     }
 
@@ -128,8 +131,20 @@ impl Database {
 
     /// Why writes cannot start at the moment (another process holds SQLite's write lock,
     /// the server is unreachable), if the last attempt failed so.
+    /// While failing, each call also starts (one at a time) a write that does nothing, so
+    /// an idle instance notices when writes work again.
     pub fn writes_failing(&self) -> Option<String> {
-        self.write_failure.lock().ok().and_then(|f| f.clone())
+        let failing = self.write_failure.lock().ok().and_then(|f| f.clone());
+        if failing.is_some() && !self.probing.swap(true, Ordering::AcqRel) {
+            let db = self.clone();
+            tokio::spawn(async move {
+                if let Ok(txn) = db.write().await {
+                    let _ = txn.rollback().await;
+                }
+                db.probing.store(false, Ordering::Release);
+            });
+        }
+        failing
     }
 
     /// Tells this instance's indexer that the outbox has new rows.
@@ -194,8 +209,10 @@ fn is_unavailable(err: &DbErr) -> bool {
             // SQLite: BUSY (5) and LOCKED (6) with their extended codes. PostgreSQL: class
             // 08 (connection exception), 57P01..57P03 (shutting down, cannot connect now),
             // 53300 (too many connections).
-            matches!(code.as_ref(), "5" | "6" | "261" | "262" | "517" | "53300")
-                || code.starts_with("08")
+            matches!(
+                code.as_ref(),
+                "5" | "6" | "261" | "262" | "517" | "773" | "53300"
+            ) || code.starts_with("08")
                 || code.starts_with("57P0")
         }),
         _ => false,
