@@ -24,8 +24,13 @@ pub const MAX_TICKET_TTL: Duration = Duration::from_secs(15 * 60);
 /// How long signed read URLs live.
 pub const READ_URL_TTL: Duration = Duration::from_secs(15 * 60);
 /// How long after its expiry an uncompleted ticket's bytes are deleted (the sweeper runs
-/// every 30 s by default, so they are gone within about a minute and a half of expiry).
-pub const ABANDONED_AFTER: Duration = Duration::from_secs(60);
+/// every 30 s by default, so they are gone within five and a half minutes of expiry).
+/// Longer than [`UPLOAD_FINISH_GRACE`], so an upload still allowed to finish is never
+/// swept from under it.
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(300);
+/// How long after a ticket's expiry an upload that started in time may still finish (the
+/// folder store refuses to store it later; Azure checks expiry when a request starts).
+pub const UPLOAD_FINISH_GRACE: Duration = Duration::from_secs(120);
 
 pub struct MediaService {
     pub videos: Arc<VideoService>,

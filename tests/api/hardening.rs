@@ -908,6 +908,63 @@ async fn replaced_thumbnails_and_abandoned_upload_bytes_are_reclaimed() {
         .to_owned();
     let resp = app.client.get(&url).send().await.unwrap();
     assert_eq!(resp.status(), 200);
+
+    // Bytes sent for a ticket that is never completed go once it has long expired.
+    let r = app
+        .gql_as(
+            Some(&owner.access),
+            "mutation($v: ID!, $n: Int!) { requestVideoUpload(videoId: $v, input: {filename: \"a.mp4\", contentType: \"video/mp4\", sizeBytes: $n}) { uploadUrl method headers { name value } } }",
+            json!({ "v": id, "n": crate::media::TINY_MP4.len() }),
+        )
+        .await;
+    let t = r.data()["requestVideoUpload"].clone();
+    let mut req = app
+        .client
+        .request(
+            t["method"].as_str().unwrap().parse().unwrap(),
+            t["uploadUrl"].as_str().unwrap(),
+        )
+        .body(crate::media::TINY_MP4.to_vec());
+    for h in t["headers"].as_array().unwrap() {
+        req = req.header(h["name"].as_str().unwrap(), h["value"].as_str().unwrap());
+    }
+    assert_eq!(req.send().await.unwrap().status(), 201);
+    let uploads = || {
+        let mut out = Vec::new();
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.to_string_lossy().contains("media-") {
+                    out.push(p);
+                }
+            }
+        }
+        walk(&media, &mut out);
+        out
+    };
+    assert_eq!(uploads().len(), 1);
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        "UPDATE uploads SET expires_at = '2000-01-01 00:00:00+00:00' WHERE completed_at IS NULL",
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    while !uploads().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            uploads()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        app.count_rows("uploads").await,
+        3,
+        "only the completed thumbnails stay"
+    );
 }
 
 #[tokio::test]

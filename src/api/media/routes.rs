@@ -127,6 +127,16 @@ pub async fn upload_media(
             return plain(StatusCode::BAD_REQUEST, "the upload was interrupted");
         }
     }
+    // An upload that finishes long after its URL expired may already have been swept as
+    // abandoned: storing it now would leave an object nothing refers to.
+    let finish_by = q.exp + crate::app::media::UPLOAD_FINISH_GRACE.as_secs() as i64;
+    if clock::now().timestamp() > finish_by {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return plain(
+            StatusCode::GONE,
+            "the upload URL expired before the upload finished; request a new ticket",
+        );
+    }
     match store.commit_partial(&partial, &key).await {
         Ok(true) => plain(StatusCode::CREATED, "stored"),
         Ok(false) => plain(StatusCode::CONFLICT, "this object was already uploaded"),
