@@ -58,7 +58,7 @@ sleep 10
 window() { # name script connections -> "req/s p99"
   local out
   out=$(wrk -t1 -c"$3" -d58s --latency -s "$2" "$URL/graphql" 2>/dev/null)
-  printf '%s %s' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
+  printf '%s %s\n' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
 }
 
 echo "| minute | feed req/s | feed p99 | video req/s | video p99 | search req/s | search p99 | writes req/s | writes p99 | RSS MB | fds |"

@@ -1,5 +1,6 @@
 //! Faults of the services reelgraph depends on, each on a private instance this test starts
-//! itself (never the machine's shared PostgreSQL): a database restarted under write load.
+//! itself (never the machine's shared PostgreSQL): a database restarted under write load;
+//! and the server itself killed with SIGKILL under concurrent writes, on either database.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -217,4 +218,101 @@ async fn a_database_restarted_under_write_load_loses_no_acknowledged_write() {
         .filter(|t| !stored.contains(*t))
         .collect();
     assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+}
+
+/// The server killed with SIGKILL while writers run, on the backend of the run (SQLite or
+/// PostgreSQL): after a restart every write it acknowledged is there.
+#[tokio::test]
+async fn kill_9_under_concurrent_writes_loses_no_acknowledged_write() {
+    use crate::helpers::TestApp;
+    use crate::media_recovery::ready;
+    use crate::search_recovery::Env;
+
+    let env = Env::new().await;
+    let vars = [(
+        "REELGRAPH_JWT_SECRET",
+        "test-secret-test-secret-test-secret-0123",
+    )];
+    let (server, port) = env.serve_with(&vars);
+    let app = TestApp::at(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        env.data.path().into(),
+        env.database_url.clone(),
+    );
+    ready(&app).await;
+    let owner = app.register("killed_writer").await;
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let url = app.url("/graphql");
+        let token = owner.access.clone();
+        let acknowledged = acknowledged.clone();
+        writers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for n in 0.. {
+                let title = format!("k{w}-{n}");
+                let sent = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({
+                        "query": "mutation($t: String!) { createVideo(input: {title: $t}) { id } }",
+                        "variables": { "t": title },
+                    }))
+                    .send()
+                    .await;
+                // The server is gone: this writer is done.
+                let Ok(resp) = sent else { return };
+                let Ok(body) = resp.json::<serde_json::Value>().await else {
+                    return;
+                };
+                if body["data"]["createVideo"]["id"].is_string() {
+                    acknowledged.lock().unwrap().push(title);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill(); // SIGKILL, writes in flight
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        !acknowledged.is_empty(),
+        "no write was acknowledged before the kill"
+    );
+
+    // Restarted on the same data, it serves, and every acknowledged write is there.
+    let (_server, port) = env.serve_with(&vars);
+    let app = TestApp::at(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        env.data.path().into(),
+        env.database_url.clone(),
+    );
+    ready(&app).await;
+    let me = app
+        .gql_as(Some(&owner.access), "{ me { username } }", json!({}))
+        .await;
+    assert_eq!(me.data()["me"]["username"], "killed_writer");
+    let db = sea_orm::Database::connect(env.url()).await.unwrap();
+    let backend = sea_orm::ConnectionTrait::get_database_backend(&db);
+    let rows = sea_orm::ConnectionTrait::query_all_raw(
+        &db,
+        sea_orm::Statement::from_string(backend, "SELECT title FROM videos"),
+    )
+    .await
+    .unwrap();
+    let stored: std::collections::HashSet<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "title").unwrap())
+        .collect();
+    let missing: Vec<&String> = acknowledged
+        .iter()
+        .filter(|t| !stored.contains(*t))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged, lost: {missing:?}",
+        acknowledged.len()
+    );
 }

@@ -104,7 +104,7 @@ impl Env {
         }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
             None => format!(
