@@ -1122,16 +1122,21 @@ async fn out_of_descriptors_the_accept_loop_waits_instead_of_spinning() {
 
     // Idle connections until the process runs out of descriptors (the backlog holds more).
     let mut idle = Vec::new();
-    for _ in 0..400 {
-        // Past the listen backlog a connect waits for SYN retries: stop there.
+    let mut stalled = 0;
+    while idle.len() < 400 && stalled < 3 {
+        // Past the listen backlog a connect waits for SYN retries; a busy server may also
+        // be slow to accept. Three waits in a row mean the backlog is full.
         match tokio::time::timeout(
-            Duration::from_millis(500),
+            Duration::from_secs(2),
             tokio::net::TcpStream::connect(app.addr),
         )
         .await
         {
-            Ok(Ok(s)) => idle.push(s),
-            _ => break,
+            Ok(Ok(s)) => {
+                idle.push(s);
+                stalled = 0;
+            }
+            _ => stalled += 1,
         }
     }
     assert!(idle.len() > 256, "only {} connections", idle.len());
