@@ -33,9 +33,11 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 REELGRAPH_DATA_DIR=$data "$BIN" seed --users "$USERS" --videos "$VIDEOS" >/dev/null 2>&1
-# All load comes from 127.0.0.1: lift the per-client live limits for the subscribers.
+# All load comes from 127.0.0.1: lift the per-client live limits for the subscribers. The
+# access tokens the load signs in with must outlive the run (they are fetched once).
 REELGRAPH_LIVE_SOCKETS_PER_CLIENT=$((SUBSCRIBERS + 100)) \
 REELGRAPH_LIVE_SUBSCRIPTIONS_PER_CLIENT=$((SUBSCRIBERS + 100)) \
+REELGRAPH_ACCESS_TOKEN_SECONDS=$((MINUTES * 60 + 600)) \
 REELGRAPH_DATA_DIR=$data RUST_LOG=warn REELGRAPH_JWT_SECRET=soak-secret-soak-secret-soak-secret-0001 \
   "$BIN" serve --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
 server=$!
@@ -55,14 +57,15 @@ export IDS
 pids+=("$!")
 sleep 10
 
-window() { # name script connections -> "req/s p99"
+window() { # name script connections -> "req/s p99 errors"
   local out
   out=$(wrk -t1 -c"$3" -d58s --latency -s "$2" "$URL/graphql" 2>/dev/null)
-  printf '%s %s\n' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
+  printf '%s %s %s\n' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" \
+    "$(awk '/Non-2xx/ {n += $5} /GraphQL errors:/ {n += $3} END {print n + 0}' <<<"$out")"
 }
 
-echo "| minute | feed req/s | feed p99 | video req/s | video p99 | search req/s | search p99 | writes req/s | writes p99 | RSS MB | fds |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| minute | feed req/s | feed p99 | video req/s | video p99 | search req/s | search p99 | writes req/s | writes p99 | errors | RSS MB | fds |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for minute in $(seq 1 "$MINUTES"); do
   window feed bench/wrk/feed.lua 8 >"$data/feed" &
   a=$!
@@ -75,9 +78,9 @@ for minute in $(seq 1 "$MINUTES"); do
   wait "$a" "$b" "$c" "$d"
   rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$server/status")
   fds=$(ls "/proc/$server/fd" | wc -l)
-  read -r fr fp <"$data/feed"; read -r vr vp <"$data/video"
-  read -r sr sp <"$data/search"; read -r wr wp <"$data/writes"
-  echo "| $minute | $fr | $fp | $vr | $vp | $sr | $sp | $wr | $wp | $rss | $fds |"
+  read -r fr fp fe <"$data/feed"; read -r vr vp ve <"$data/video"
+  read -r sr sp se <"$data/search"; read -r wr wp we <"$data/writes"
+  echo "| $minute | $fr | $fp | $vr | $vp | $sr | $sp | $wr | $wp | $((fe + ve + se + we)) | $rss | $fds |"
 done
 wait "${pids[1]}" 2>/dev/null || true
 echo
