@@ -121,6 +121,27 @@ impl Drop for PrivatePostgres {
     }
 }
 
+/// The acknowledged video titles that the database at `url` does not hold.
+async fn lost_titles(url: &str, acknowledged: &[String]) -> Vec<String> {
+    let db = sea_orm::Database::connect(url).await.unwrap();
+    let backend = sea_orm::ConnectionTrait::get_database_backend(&db);
+    let rows = sea_orm::ConnectionTrait::query_all_raw(
+        &db,
+        sea_orm::Statement::from_string(backend, "SELECT title FROM videos"),
+    )
+    .await
+    .unwrap();
+    let stored: std::collections::HashSet<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "title").unwrap())
+        .collect();
+    acknowledged
+        .iter()
+        .filter(|t| !stored.contains(*t))
+        .cloned()
+        .collect()
+}
+
 /// Writers keep creating videos while the database restarts: every write either is
 /// acknowledged or fails as UNAVAILABLE (never INTERNAL), the server takes writes again
 /// without being restarted, and every acknowledged video is there afterwards.
@@ -199,24 +220,7 @@ async fn a_database_restarted_under_write_load_loses_no_acknowledged_write() {
     }
 
     // Every acknowledged write is in the database.
-    let db = sea_orm::Database::connect(pg.url()).await.unwrap();
-    let rows = sea_orm::ConnectionTrait::query_all_raw(
-        &db,
-        sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Postgres,
-            "SELECT title FROM videos",
-        ),
-    )
-    .await
-    .unwrap();
-    let stored: std::collections::HashSet<String> = rows
-        .iter()
-        .map(|r| r.try_get::<String>("", "title").unwrap())
-        .collect();
-    let missing: Vec<&String> = acknowledged
-        .iter()
-        .filter(|t| !stored.contains(*t))
-        .collect();
+    let missing = lost_titles(&pg.url(), &acknowledged).await;
     assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
 }
 
@@ -294,22 +298,7 @@ async fn kill_9_under_concurrent_writes_loses_no_acknowledged_write() {
         .gql_as(Some(&owner.access), "{ me { username } }", json!({}))
         .await;
     assert_eq!(me.data()["me"]["username"], "killed_writer");
-    let db = sea_orm::Database::connect(env.url()).await.unwrap();
-    let backend = sea_orm::ConnectionTrait::get_database_backend(&db);
-    let rows = sea_orm::ConnectionTrait::query_all_raw(
-        &db,
-        sea_orm::Statement::from_string(backend, "SELECT title FROM videos"),
-    )
-    .await
-    .unwrap();
-    let stored: std::collections::HashSet<String> = rows
-        .iter()
-        .map(|r| r.try_get::<String>("", "title").unwrap())
-        .collect();
-    let missing: Vec<&String> = acknowledged
-        .iter()
-        .filter(|t| !stored.contains(*t))
-        .collect();
+    let missing = lost_titles(&env.url(), &acknowledged).await;
     assert!(
         missing.is_empty(),
         "{} acknowledged, lost: {missing:?}",
