@@ -6,9 +6,14 @@
 #   - SUBSCRIBERS WebSocket subscribers (bench/fanout) hearing EVENTS stats updates a second.
 # After every minute it prints a row: req/s and p99 per scenario, the server's RSS and
 # open descriptors. Flat RSS and descriptors after warm-up and a stable p99 are the pass.
+# RSS is split into anonymous memory (the heap: what a leak grows) and file-backed pages
+# (memory-mapped index segments and the binary, which the kernel may drop at any time),
+# and the search index's size on disk is printed beside them.
 #
 # Needs wrk (Debian: apt-get install wrk). Env: MINUTES (30), SUBSCRIBERS (1000),
-# EVENTS (5), VIDEOS (10000), USERS (200).
+# EVENTS (5), VIDEOS (10000), USERS (200); FEATURES (cargo features of the server build,
+# e.g. reelgraph/system-allocator) and WRAP (a command the server runs under, e.g.
+# "heaptrack -o /tmp/rg-heap") for heap profiles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +27,7 @@ BIN="$CARGO_TARGET_DIR/release/reelgraph"
 FANOUT="$CARGO_TARGET_DIR/release/reelgraph-bench-fanout"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release -q -p reelgraph -p reelgraph-bench-fanout
+cargo build --release -q -p reelgraph -p reelgraph-bench-fanout ${FEATURES:+--features "$FEATURES"}
 ulimit -n "$(ulimit -Hn)"
 
 data=$(mktemp -d /tmp/rg-soak-XXXX)
@@ -39,10 +44,15 @@ REELGRAPH_LIVE_SOCKETS_PER_CLIENT=$((SUBSCRIBERS + 100)) \
 REELGRAPH_LIVE_SUBSCRIPTIONS_PER_CLIENT=$((SUBSCRIBERS + 100)) \
 REELGRAPH_ACCESS_TOKEN_SECONDS=$((MINUTES * 60 + 600)) \
 REELGRAPH_DATA_DIR=$data RUST_LOG=warn REELGRAPH_JWT_SECRET=soak-secret-soak-secret-soak-secret-0001 \
-  "$BIN" serve --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
+  ${WRAP:-} "$BIN" serve --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
 server=$!
 pids+=("$server")
-for _ in $(seq 1 100); do curl -sf "$URL/health/live" >/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 300); do curl -sf "$URL/health/live" >/dev/null && break; sleep 0.2; done
+# Under a wrapper the server is the wrapper's child: measure that one.
+if [ -n "${WRAP:-}" ]; then
+  server=$(pgrep -n -f "$BIN serve --listen 127.0.0.1:$port")
+  pids=("$server" "${pids[@]}")
+fi
 
 gql() { curl -sf "$URL/graphql" -H 'content-type: application/json' ${TOKEN:+-H "authorization: Bearer $TOKEN"} -d "$1"; }
 TOKEN=$(gql '{"query":"mutation { login(input: {usernameOrEmail: \"demo00001\", password: \"demo-password\"}) { accessToken } }"}' | sed -E 's/.*"accessToken":"([^"]+)".*/\1/')
@@ -54,7 +64,8 @@ IDS=$(gql '{"query":"{ videos(first: 50) { edges { node { id } } } }"}' | grep -
 export IDS
 
 "$FANOUT" "$URL" "$SUBSCRIBERS" "$EVENTS" $((MINUTES * 60 + 30)) "$server" >"$data/fanout.json" 2>"$data/fanout.log" &
-pids+=("$!")
+fanout=$!
+pids+=("$fanout")
 sleep 10
 
 window() { # name script connections -> "req/s p99 errors"
@@ -64,8 +75,8 @@ window() { # name script connections -> "req/s p99 errors"
     "$(awk '/Non-2xx/ {n += $5} /GraphQL errors:/ {n += $3} END {print n + 0}' <<<"$out")"
 }
 
-echo "| minute | feed req/s | feed p99 | video req/s | video p99 | search req/s | search p99 | writes req/s | writes p99 | errors | RSS MB | fds |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| minute | feed req/s | feed p99 | video req/s | video p99 | search req/s | search p99 | writes req/s | writes p99 | errors | RSS MB | anon MB | file MB | index MB | fds |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for minute in $(seq 1 "$MINUTES"); do
   window feed bench/wrk/feed.lua 8 >"$data/feed" &
   a=$!
@@ -76,12 +87,14 @@ for minute in $(seq 1 "$MINUTES"); do
   window writes bench/wrk/soak_write.lua 2 >"$data/writes" &
   d=$!
   wait "$a" "$b" "$c" "$d"
-  rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$server/status")
+  read -r rss anon file < <(awk '/VmRSS/ {r = $2} /RssAnon/ {a = $2} /RssFile/ {f = $2}
+    END {printf "%.0f %.0f %.0f\n", r / 1024, a / 1024, f / 1024}' "/proc/$server/status")
+  index=$(du -sm "$data/search-index" 2>/dev/null | cut -f1)
   fds=$(ls "/proc/$server/fd" | wc -l)
   read -r fr fp fe <"$data/feed"; read -r vr vp ve <"$data/video"
   read -r sr sp se <"$data/search"; read -r wr wp we <"$data/writes"
-  echo "| $minute | $fr | $fp | $vr | $vp | $sr | $sp | $wr | $wp | $((fe + ve + se + we)) | $rss | $fds |"
+  echo "| $minute | $fr | $fp | $vr | $vp | $sr | $sp | $wr | $wp | $((fe + ve + se + we)) | $rss | $anon | $file | ${index:-?} | $fds |"
 done
-wait "${pids[1]}" 2>/dev/null || true
+wait "$fanout" 2>/dev/null || true
 echo
 echo "fan-out over the whole run: $(cat "$data/fanout.json")"

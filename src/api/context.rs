@@ -2,12 +2,12 @@
 
 use async_graphql::Context;
 
+use crate::api::ApiState;
 use crate::domain::auth::Viewer;
-use crate::startup::AppState;
 
 pub trait ContextExt {
     fn viewer(&self) -> &Viewer;
-    fn state(&self) -> &AppState;
+    fn state(&self) -> &ApiState;
 }
 
 impl ContextExt for Context<'_> {
@@ -16,8 +16,8 @@ impl ContextExt for Context<'_> {
         self.data_unchecked::<Viewer>()
     }
 
-    fn state(&self) -> &AppState {
+    fn state(&self) -> &ApiState {
         // Inserted by `schema::build_schema` on the schema itself.
-        self.data_unchecked::<AppState>()
+        self.data_unchecked::<ApiState>()
     }
 }

@@ -173,7 +173,7 @@ pub(crate) fn batch_hashing_mutations<'a>(queries: impl Iterator<Item = &'a str>
 }
 
 /// Why `doc` is refused, if it is: measured without expanding anything.
-fn refusal(doc: &ExecutableDocument, max_fields: usize) -> Option<String> {
+pub(crate) fn refusal(doc: &ExecutableDocument, max_fields: usize) -> Option<String> {
     // Validation walks every operation with its fragments expanded, so every operation
     // counts (a document of thousands of small operations is as costly as one large one);
     // fragments no operation spreads are walked on their own.

@@ -14,8 +14,9 @@ use super::http::{graphql, graphql_stream, BodyLimit, MultipartLimits};
 use super::live::{graphql_ws, LiveLimits, LiveQuotas, SessionWatch, WsLimits, WsOrigins};
 use super::media::{read_media, upload_media};
 use super::schema::build_schema;
+use super::state::ApiState;
 use crate::config::Config;
-use crate::startup::AppState;
+use crate::domain::health::{Measure, MeasureKind};
 
 #[handler]
 fn graphiql() -> Html<String> {
@@ -41,25 +42,18 @@ fn live() -> Json<serde_json::Value> {
 /// Ready when the database answers and takes writes, Redis (when configured) answers, and
 /// the search index keeps up (not failing, not being rebuilt).
 #[handler]
-async fn ready(Data(state): Data<&AppState>) -> Response {
-    let database = match state.db.ping().await {
-        Err(e) => Err(e.to_string()),
-        Ok(()) => state.db.writes_failing().map_or(Ok(()), Err),
-    };
-    let redis = match &state.redis {
-        Some(r) => Some(r.ping().await.map_err(|e| e.to_string())),
-        None => None,
-    };
-    let search = state.replica.health();
-    let ok = database.is_ok() && redis.as_ref().is_none_or(|r| r.is_ok()) && search == "ok";
-    if let Err(e) = &database {
+async fn ready(Data(state): Data<&ApiState>) -> Response {
+    let readiness = state.health.readiness().await;
+    let ok = readiness.is_ready();
+    if let Err(e) = &readiness.database {
         tracing::warn!(error = %e, "readiness: database unavailable");
     }
+    let status_of = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "unavailable" };
     let body = json!({
         "status": if ok { "ok" } else { "unavailable" },
-        "database": if database.is_ok() { "ok" } else { "unavailable" },
-        "redis": redis.map(|r| if r.is_ok() { "ok" } else { "unavailable" }),
-        "search": search,
+        "database": status_of(&readiness.database),
+        "redis": readiness.redis.as_ref().map(status_of),
+        "search": readiness.search,
     });
     let status = if ok {
         StatusCode::OK
@@ -83,29 +77,18 @@ fn prometheus() -> Option<&'static PrometheusHandle> {
 }
 
 #[handler]
-fn metrics_endpoint(Data(state): Data<&AppState>) -> Response {
+fn metrics_endpoint(Data(state): Data<&ApiState>) -> Response {
     let mut text = prometheus().map(|h| h.render()).unwrap_or_default();
-    text.push_str("# HELP reelgraph_db_statements_total SQL statements run by this instance.\n");
-    text.push_str("# TYPE reelgraph_db_statements_total counter\n");
-    text.push_str(&format!(
-        "reelgraph_db_statements_total {}\n",
-        state.db.statements_run()
-    ));
-    let index = state.replica.current();
-    for (name, help, value) in [
-        (
-            "reelgraph_search_index_position",
-            "Search outbox position this instance's index has applied.",
-            index.position(),
-        ),
-        (
-            "reelgraph_search_documents",
-            "Videos in this instance's search index.",
-            index.num_docs(),
-        ),
-    ] {
+    for measure in state.health.measures() {
+        let kind = match measure.kind {
+            MeasureKind::Counter => "counter",
+            MeasureKind::Gauge => "gauge",
+        };
+        let Measure {
+            name, help, value, ..
+        } = measure;
         text.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
         ));
     }
     Response::builder()
@@ -113,7 +96,7 @@ fn metrics_endpoint(Data(state): Data<&AppState>) -> Response {
         .body(text)
 }
 
-pub fn routes(state: AppState, config: &Config) -> impl IntoEndpoint {
+pub fn routes(state: ApiState, config: &Config) -> impl IntoEndpoint {
     prometheus();
     let schema = build_schema(state.clone(), config.introspection_enabled());
     let sessions = SessionWatch::start(&state.events);

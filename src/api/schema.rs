@@ -10,7 +10,7 @@ use super::media::{MediaMutation, MediaQuery};
 use super::search::SearchQuery;
 use super::user::{UserMutation, UserQuery};
 use super::video::{VideoMutation, VideoQuery};
-use crate::startup::AppState;
+use crate::api::ApiState;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
@@ -57,7 +57,7 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, Subscripti
     })
 }
 
-pub fn build_schema(state: AppState, introspection: bool) -> AppSchema {
+pub fn build_schema(state: ApiState, introspection: bool) -> AppSchema {
     let builder = builder().data(state);
     if introspection {
         builder.finish()

@@ -5,7 +5,7 @@ use anyhow::Context;
 use crate::app::auth::RegisterInput;
 use crate::cli::UserAction;
 use crate::config::Config;
-use crate::startup::build_state;
+use crate::startup::build_auth;
 
 /// The password comes from REELGRAPH_USER_PASSWORD or the first line of stdin, never argv
 /// (argv is visible to every user of the machine).
@@ -33,9 +33,8 @@ pub async fn run(config: Config, action: UserAction) -> anyhow::Result<()> {
             role,
         } => {
             let password = read_password()?;
-            let state = build_state(&config).await?;
-            let user = state
-                .auth
+            let auth = build_auth(&config).await?;
+            let user = auth
                 .create_user(
                     RegisterInput {
                         username,

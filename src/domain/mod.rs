@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod favorite;
+pub mod health;
 pub mod ids;
 pub mod media;
 pub mod page;

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod db;
 pub mod events;
+pub mod health;
 pub mod jobs;
 pub mod kv;
 pub mod media;

@@ -86,3 +86,24 @@ fn app_layer_knows_no_transport_or_adapter() {
         found.join("\n")
     );
 }
+
+#[test]
+fn transport_is_given_its_state_and_reads_no_adapter_state() {
+    // `startup` builds the API's state and calls `api::routes`; the API never names
+    // `startup` (a cycle), and asks the health port instead of holding the database,
+    // Redis or the search replica.
+    let found = violations(
+        "api",
+        &[
+            "crate::startup",
+            "crate::infra::db",
+            "crate::infra::kv",
+            "crate::infra::search",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "api must not reach into startup or the adapters' state:\n{}",
+        found.join("\n")
+    );
+}

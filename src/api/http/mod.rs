@@ -14,8 +14,8 @@
 //!   learns it must refresh instead of silently seeing less.
 
 mod media;
-mod multipart;
-mod request;
+pub(crate) mod multipart;
+pub(crate) mod request;
 mod stream;
 
 pub use multipart::MultipartLimits;
@@ -35,10 +35,10 @@ use self::request::{needs_no_token, GetAllows, Refusal};
 use super::live::LiveQuotas;
 use super::video::loader::{FavoritedLoader, UserLoader, VersionsLoader, VideoLoader};
 use super::AppSchema;
+use crate::api::ApiState;
 use crate::domain::auth::Viewer;
 use crate::domain::user::Permission;
 use crate::domain::{DomainError, ErrorCode};
-use crate::startup::AppState;
 
 pub const MAX_BATCH: usize = 5;
 
@@ -68,7 +68,7 @@ pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-async fn viewer_for(req: &Request, state: &AppState) -> Result<Viewer, DomainError> {
+async fn viewer_for(req: &Request, state: &ApiState) -> Result<Viewer, DomainError> {
     let Some(value) = req.header(header::AUTHORIZATION) else {
         return Ok(Viewer::Anonymous {
             client_key: client_key(req),
@@ -110,7 +110,7 @@ fn refuse(refusal: Refusal, media: MediaType, request_id: &str) -> Response {
 /// verify; 503 when the revocation list cannot be asked.
 async fn resolve_viewer(
     req: &Request,
-    state: &AppState,
+    state: &ApiState,
     batch: &BatchRequest,
 ) -> Result<Viewer, Refusal> {
     match viewer_for(req, state).await {
@@ -170,7 +170,7 @@ fn decorate(resp: &mut async_graphql::Response, request_id: &str) {
 /// viewer and fresh per-request dataloaders.
 pub fn with_request_data(
     request: async_graphql::Request,
-    state: &AppState,
+    state: &ApiState,
     viewer: &Viewer,
 ) -> async_graphql::Request {
     let users = DataLoader::new(
@@ -212,7 +212,7 @@ pub async fn graphql(
     req: &Request,
     body: Body,
     Data(schema): Data<&AppSchema>,
-    Data(state): Data<&AppState>,
+    Data(state): Data<&ApiState>,
     Data(limit): Data<&BodyLimit>,
     Data(multipart_limits): Data<&MultipartLimits>,
     Data(quotas): Data<&LiveQuotas>,

@@ -72,7 +72,7 @@ async fn read_json_part(field: multer::Field<'_>) -> Result<Vec<u8>, Rejection> 
     Ok(field.bytes().await.map_err(multer_error)?.to_vec())
 }
 
-pub(super) async fn read_multipart(
+pub(crate) async fn read_multipart(
     req: &Request,
     body: Body,
     limits: MultipartLimits,

@@ -74,7 +74,7 @@ const TOKENLESS_FIELDS: [&str; 4] = ["register", "login", "refreshToken", "__typ
 
 /// True when every operation of the batch only signs in, registers or refreshes: a stale
 /// token left in the client's Authorization header must not lock it out of those.
-pub(super) fn needs_no_token(batch: &BatchRequest) -> bool {
+pub(crate) fn needs_no_token(batch: &BatchRequest) -> bool {
     batch.iter().all(|request| {
         selected_operations(request).is_some_and(|ops| {
             !ops.is_empty()
@@ -129,7 +129,7 @@ pub(super) fn parse_batch(bytes: &[u8]) -> Result<BatchRequest, String> {
 }
 
 /// Why a request was not accepted: its status, code and message.
-pub(super) struct Refusal {
+pub(crate) struct Refusal {
     pub status: StatusCode,
     pub code: ErrorCode,
     pub message: String,
@@ -148,13 +148,13 @@ impl Refusal {
 /// Which operation types a GET may run on a transport: `/graphql` answers queries only
 /// (the spec's rule); an event stream also opens subscriptions, which change nothing.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum GetAllows {
+pub(crate) enum GetAllows {
     Queries,
     QueriesAndSubscriptions,
 }
 
 /// The operations of a GET or JSON POST, read under the rules every transport shares.
-pub(super) async fn accept(
+pub(crate) async fn accept(
     req: &Request,
     body: Body,
     limit: usize,

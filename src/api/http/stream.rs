@@ -20,9 +20,9 @@ use super::media::{reject, MediaType};
 use super::request::{accept, GetAllows};
 use super::{client_key, refuse, resolve_viewer, BodyLimit};
 use crate::api::live::{Lease, LiveQuotas};
+use crate::api::ApiState;
 use crate::api::AppSchema;
 use crate::domain::ErrorCode;
-use crate::startup::AppState;
 
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
@@ -32,7 +32,7 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 async fn prepare(
     req: &Request,
     body: Body,
-    state: &AppState,
+    state: &ApiState,
     quotas: &LiveQuotas,
     limit: usize,
     request_id: &str,
@@ -81,7 +81,7 @@ pub async fn graphql_stream(
     req: &Request,
     body: Body,
     Data(schema): Data<&AppSchema>,
-    Data(state): Data<&AppState>,
+    Data(state): Data<&ApiState>,
     Data(quotas): Data<&LiveQuotas>,
     Data(limit): Data<&BodyLimit>,
 ) -> Response {
@@ -135,7 +135,7 @@ pub(super) async fn multipart_mixed(
     req: &Request,
     body: Body,
     schema: &AppSchema,
-    state: &AppState,
+    state: &ApiState,
     quotas: &LiveQuotas,
     limit: usize,
 ) -> Response {

@@ -2,7 +2,7 @@
 
 mod quota;
 mod sessions;
-mod ws;
+pub(crate) mod ws;
 
 use std::time::Duration;
 

@@ -27,10 +27,10 @@ use tokio::sync::mpsc;
 
 use super::quota::{Lease, LiveQuotas};
 use super::sessions::{Registration, SessionWatch};
+use crate::api::ApiState;
 use crate::api::AppSchema;
 use crate::domain::auth::Viewer;
 use crate::domain::DomainError;
-use crate::startup::AppState;
 
 /// Allowed browser origins: none given means "the page's own host", so a page elsewhere
 /// cannot open a socket in a user's name. Clients without an Origin (apps, servers) are
@@ -91,7 +91,7 @@ pub async fn graphql_ws(
     req: &Request,
     websocket: WebSocket,
     PoemData(schema): PoemData<&AppSchema>,
-    PoemData(state): PoemData<&AppState>,
+    PoemData(state): PoemData<&ApiState>,
     PoemData(origins): PoemData<&WsOrigins>,
     PoemData(limits): PoemData<&WsLimits>,
     PoemData(sessions): PoemData<&SessionWatch>,
@@ -144,7 +144,7 @@ pub async fn graphql_ws(
 
 struct Session {
     schema: AppSchema,
-    state: AppState,
+    state: ApiState,
     limits: WsLimits,
     legacy: bool,
     client_key: String,
@@ -164,6 +164,71 @@ struct Outlet {
 
 /// Why a session ends: a close frame to send, or nothing (the peer went away).
 type Close = Option<(u16, String)>;
+
+/// A client message of either protocol, as read before the socket's state is consulted
+/// (whether it was initialised, which ids are in use).
+#[derive(Debug)]
+pub(crate) enum ClientMessage {
+    /// `connection_init`, with its payload (`null` when there is none).
+    Init(Value),
+    Ping,
+    Pong,
+    /// The legacy protocol's `connection_terminate`.
+    Terminate,
+    /// `subscribe` (`start` in the legacy protocol): the payload is read as a GraphQL
+    /// request only once the socket may subscribe (see [`subscribe_request`]).
+    Subscribe {
+        id: Option<String>,
+        payload: Value,
+    },
+    /// `complete` (`stop` in the legacy protocol).
+    Complete {
+        id: Option<String>,
+    },
+}
+
+/// Reads one text message of the protocol the socket speaks (`legacy`: the old graphql-ws
+/// one), or the close it deserves: 1009 over `max_bytes`, 4400 for anything that is not a
+/// message of that protocol.
+pub(crate) fn read_message(
+    text: &str,
+    legacy: bool,
+    max_bytes: usize,
+) -> Result<ClientMessage, Close> {
+    if text.len() > max_bytes {
+        return Err(close(
+            1009,
+            format!("messages are limited to {max_bytes} bytes"),
+        ));
+    }
+    let Ok(mut message) = serde_json::from_str::<Value>(text) else {
+        return Err(close(4400, "Invalid message received"));
+    };
+    let kind = message
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let id = message.get("id").and_then(Value::as_str).map(str::to_owned);
+    let payload = message
+        .get_mut("payload")
+        .map(Value::take)
+        .unwrap_or(Value::Null);
+    Ok(match (kind.as_str(), legacy) {
+        ("connection_init", _) => ClientMessage::Init(payload),
+        ("ping", false) => ClientMessage::Ping,
+        ("pong", false) => ClientMessage::Pong,
+        ("connection_terminate", true) => ClientMessage::Terminate,
+        ("subscribe", false) | ("start", true) => ClientMessage::Subscribe { id, payload },
+        ("complete", false) | ("stop", true) => ClientMessage::Complete { id },
+        _ => return Err(close(4400, "Invalid message received")),
+    })
+}
+
+/// The GraphQL request a subscribe message carries, if its payload is one.
+pub(crate) fn subscribe_request(payload: Value) -> Option<async_graphql::Request> {
+    serde_json::from_value(payload).ok()
+}
 
 fn close(code: u16, reason: impl Into<String>) -> Close {
     Some((code, reason.into()))
@@ -278,20 +343,15 @@ impl Session {
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                         Some(Ok(Message::Binary(_))) => break close(4400, "binary messages are not part of the protocol"),
                     };
-                    if text.len() > self.limits.max_message_bytes {
-                        break close(1009, format!("messages are limited to {} bytes", self.limits.max_message_bytes));
-                    }
-                    let Ok(message) = serde_json::from_str::<Value>(&text) else {
-                        break close(4400, "Invalid message received");
+                    let message = match read_message(&text, self.legacy, self.limits.max_message_bytes) {
+                        Ok(message) => message,
+                        Err(reason) => break reason,
                     };
-                    let kind = message.get("type").and_then(Value::as_str).unwrap_or_default();
-                    let id = message.get("id").and_then(Value::as_str).map(str::to_owned);
-                    match kind {
-                        "connection_init" => {
+                    match message {
+                        ClientMessage::Init(payload) => {
                             if viewer.is_some() {
                                 break close(4429, "Too many initialisation requests");
                             }
-                            let payload = message.get("payload").cloned().unwrap_or(Value::Null);
                             match self.authenticate(&payload).await {
                                 Ok((v, t)) => {
                                     match self.quotas.open_for(&v) {
@@ -321,12 +381,12 @@ impl Session {
                                 }
                             }
                         }
-                        "ping" if !self.legacy => {
+                        ClientMessage::Ping => {
                             let _ = out.try_send(Self::text(json!({"type": "pong"})));
                         }
-                        "pong" if !self.legacy => {}
-                        "connection_terminate" if self.legacy => break close(1000, "terminated"),
-                        "subscribe" | "start" if (kind == "start") == self.legacy => {
+                        ClientMessage::Pong => {}
+                        ClientMessage::Terminate => break close(1000, "terminated"),
+                        ClientMessage::Subscribe { id, payload } => {
                             let Some(viewer) = viewer.clone() else {
                                 break close(4401, "Unauthorized");
                             };
@@ -336,9 +396,7 @@ impl Session {
                             if subscriptions.contains_key(&id) {
                                 break close(4409, format!("Subscriber for {id} already exists"));
                             }
-                            let Ok(request) = serde_json::from_value::<async_graphql::Request>(
-                                message.get("payload").cloned().unwrap_or(Value::Null),
-                            ) else {
+                            let Some(request) = subscribe_request(payload) else {
                                 break close(4400, "the subscribe payload is not a GraphQL request");
                             };
                             let refusal = if subscriptions.len() >= self.limits.max_subscriptions {
@@ -363,12 +421,11 @@ impl Session {
                             let task = self.spawn_subscription(id.clone(), request, viewer, lease, outlet);
                             subscriptions.insert(id, task);
                         }
-                        "complete" | "stop" if (kind == "stop") == self.legacy => {
+                        ClientMessage::Complete { id } => {
                             if let Some(task) = id.and_then(|id| subscriptions.remove(&id)) {
                                 task.abort();
                             }
                         }
-                        _ => break close(4400, "Invalid message received"),
                     }
                 }
             }
@@ -431,7 +488,7 @@ impl Session {
 pub struct LiveSubscription(std::sync::Arc<std::sync::atomic::AtomicI64>);
 
 impl LiveSubscription {
-    pub fn new(state: &AppState) -> Self {
+    pub fn new(state: &ApiState) -> Self {
         let counter = state.dashboard.subscriptions.clone();
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics::gauge!("reelgraph_subscriptions").increment(1.0);

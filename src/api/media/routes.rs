@@ -7,9 +7,9 @@ use poem::{handler, Body, FromRequest, IntoResponse, Request, Response};
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::api::ApiState;
 use crate::domain::clock;
 use crate::infra::media::{mime_of, FolderStore, UrlError};
-use crate::startup::AppState;
 
 #[derive(Deserialize)]
 pub struct UploadQuery {
@@ -39,7 +39,7 @@ fn refused(e: UrlError) -> Response {
     }
 }
 
-fn folder(state: &AppState) -> Option<&FolderStore> {
+fn folder(state: &ApiState) -> Option<&FolderStore> {
     state.folder.as_deref()
 }
 
@@ -51,7 +51,7 @@ pub async fn upload_media(
     Path(key): Path<String>,
     Query(q): Query<UploadQuery>,
     body: Body,
-    Data(state): Data<&AppState>,
+    Data(state): Data<&ApiState>,
 ) -> Response {
     let Some(store) = folder(state) else {
         return plain(StatusCode::NOT_FOUND, "not found");
@@ -153,7 +153,7 @@ pub async fn read_media(
     req: &Request,
     Path(key): Path<String>,
     Query(q): Query<ReadQuery>,
-    Data(state): Data<&AppState>,
+    Data(state): Data<&ApiState>,
 ) -> Response {
     let Some(store) = folder(state) else {
         return plain(StatusCode::NOT_FOUND, "not found");

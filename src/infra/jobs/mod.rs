@@ -25,15 +25,13 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 pub use process::{auto_thumbnail_key, MediaProcessor, Tools};
 
 use crate::domain::error::DomainResult;
-use crate::domain::media::{Job, JobQueue, MediaRepository};
+use crate::domain::media::{Job, JobQueue};
 use crate::domain::{DomainError, JobId};
 
 const QUEUE: &str = "process_media";
 /// How often an idle worker asks for due tasks (apalis otherwise waits for its next
 /// heartbeat). Also bounds how late a delayed retry starts.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
-/// A job untouched this long (no progress, no state change) is handed out again.
-pub const STALLED_AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// The apalis task: which `media_jobs` row to run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,26 +163,6 @@ impl ApalisQueue {
         if let Err(e) = result {
             tracing::error!(error = %e, "job worker stopped with an error");
         }
-    }
-
-    /// Hands out again jobs nobody touched for [`STALLED_AFTER`]: their task may be lost
-    /// (the push after commit failed, or the task was used up while the database was
-    /// down). Each gets a new state, so its new task has a new idempotency key; should the
-    /// old task still run, the attempt guards make the later run the one that counts.
-    pub async fn sweep(&self, repo: &dyn MediaRepository) -> DomainResult<usize> {
-        let now = crate::domain::clock::now();
-        let before = now - chrono::Duration::from_std(STALLED_AFTER).unwrap_or_default();
-        let mut pushed = 0;
-        for job in repo.stalled_since(before, 100).await? {
-            let Some(job) = repo.requeue_stalled(&job, now).await? else {
-                continue;
-            };
-            match self.enqueue(&job, Duration::ZERO).await {
-                Ok(()) => pushed += 1,
-                Err(e) => tracing::warn!(error = %e, job = %job.id, "cannot queue a stalled job"),
-            }
-        }
-        Ok(pushed)
     }
 }
 

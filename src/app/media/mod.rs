@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+mod sweeps;
+
 use super::VideoService;
 use crate::domain::auth::Viewer;
 use crate::domain::clock;
@@ -23,6 +25,8 @@ use crate::domain::{DomainError, JobId, UploadId, VideoId};
 pub const MAX_TICKET_TTL: Duration = Duration::from_secs(15 * 60);
 /// How long signed read URLs live.
 pub const READ_URL_TTL: Duration = Duration::from_secs(15 * 60);
+/// A job untouched this long (no progress, no state change) is handed out again.
+pub const STALLED_AFTER: Duration = Duration::from_secs(10 * 60);
 /// How long after its expiry an uncompleted ticket's bytes are deleted (the sweeper runs
 /// every 30 s by default, so they are gone within five and a half minutes of expiry).
 /// Longer than [`UPLOAD_FINISH_GRACE`], so an upload still allowed to finish is never
@@ -406,52 +410,6 @@ impl MediaService {
             Some(key) => self.read_url(key).await.map(Some),
             None => Ok(None),
         }
-    }
-
-    /// Deletes what was sent for tickets that expired [`ABANDONED_AFTER`] ago without being
-    /// completed, and the tickets. Returns how many. (An expired ticket can no longer be
-    /// completed; the grace only covers clocks of instances that differ a little.)
-    pub async fn remove_abandoned_uploads(&self) -> DomainResult<usize> {
-        let before = clock::now()
-            - chrono::Duration::from_std(ABANDONED_AFTER).map_err(DomainError::internal)?;
-        let abandoned = self.repo.abandoned_uploads(before, 100).await?;
-        let keys: Vec<(&str, Option<UploadId>)> = abandoned
-            .iter()
-            .map(|u| (u.object_key.as_str(), Some(u.id)))
-            .collect();
-        Ok(self.remove_objects(&keys).await)
-    }
-
-    /// Deletes stored objects released (replaced thumbnails and videos, generated
-    /// thumbnails not used) [`READ_URL_TTL`] ago, once no read URL signed before the
-    /// release can still work. Returns how many.
-    pub async fn remove_released_objects(&self) -> DomainResult<usize> {
-        let before = clock::now()
-            - chrono::Duration::from_std(READ_URL_TTL).map_err(DomainError::internal)?;
-        let released = self.repo.released_before(before, 100).await?;
-        let keys: Vec<(&str, Option<UploadId>)> =
-            released.iter().map(|k| (k.as_str(), None)).collect();
-        Ok(self.remove_objects(&keys).await)
-    }
-
-    /// Deletes each object, then its record: the upload's ticket when there is one, else
-    /// its release. A failure is logged and left for the next sweep. Returns how many went.
-    async fn remove_objects(&self, objects: &[(&str, Option<UploadId>)]) -> usize {
-        let mut removed = 0;
-        for (key, upload) in objects {
-            let done = async {
-                self.store.delete(key).await?;
-                match upload {
-                    Some(id) => self.repo.delete_upload(*id).await,
-                    None => self.repo.forget_released(key).await,
-                }
-            };
-            match done.await {
-                Ok(()) => removed += 1,
-                Err(e) => tracing::warn!(error = %e, key, "cannot remove a stored object"),
-            }
-        }
-        removed
     }
 
     async fn read_url(&self, key: &str) -> DomainResult<String> {
