@@ -8,6 +8,7 @@
 //! atomically. One thread owns the `IndexWriter`; searches run on the blocking pool.
 
 mod analysis;
+mod exclusion;
 mod home;
 mod query;
 mod schema;

@@ -17,6 +17,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::Term;
 
 use crate::analysis::{self, cjk_run_terms, normalize, pieces, Piece};
+use crate::exclusion::Excluded;
 use crate::schema::Fields;
 use crate::{Audience, QueryError, SearchFilter};
 
@@ -277,7 +278,7 @@ impl Compiler<'_> {
                 for clause in list {
                     let query = self.clause_query(clause);
                     if clause.exclude {
-                        clauses.push((Occur::MustNot, query));
+                        clauses.push((Occur::MustNot, Box::new(Excluded(query))));
                     } else {
                         clauses.push((Occur::Must, query));
                         self.jieba_boosts(clause, &mut clauses);
