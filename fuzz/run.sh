@@ -13,8 +13,14 @@ if [ ${#targets[@]} -eq 0 ]; then
   targets=(search_query cursor graphql_request upload_filename ws_message)
 fi
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+failed=()
 for target in "${targets[@]}"; do
   mkdir -p "corpus/$target"
   cargo fuzz run -s none "$target" "corpus/$target" "seeds/$target" -- \
-    -max_total_time="$seconds" -timeout=10 -max_len=8192 -print_final_stats=1
+    -max_total_time="$seconds" -timeout=10 -max_len=8192 -print_final_stats=1 \
+    || failed+=("$target")
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failing inputs found by: ${failed[*]} (see fuzz/artifacts/)" >&2
+  exit 1
+fi

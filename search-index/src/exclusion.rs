@@ -6,7 +6,7 @@
 //! "not found"). `PhraseScorer::seek_danger` instead asserts that the target is not behind
 //! it, so an excluded phrase whose words all occur in a segment but never side by side
 //! (its scorer ends before the first candidate) panics in debug builds, and in release
-//! builds seeks its postings backwards. Found by the `search_query` fuzz target
+//! builds is asked to seek backwards, which its postings do not promise to do. Found by the `search_query` fuzz target
 //! (`fuzz/regressions/search_query/`); quickwit-oss/tantivy#2811 reported the same class of
 //! fault for seeks from intersections. [`Excluded`] hands `Exclude` a scorer that answers
 //! `seek_danger` the way `DocSet` describes, from `doc` and `seek` alone.

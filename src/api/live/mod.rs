@@ -1,8 +1,9 @@
 //! Subscriptions: what live dashboards and apps hear, fed by the event bus.
 
+pub(crate) mod protocol;
 mod quota;
 mod sessions;
-pub(crate) mod ws;
+mod ws;
 
 use std::time::Duration;
 
