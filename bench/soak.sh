@@ -34,7 +34,14 @@ data=$(mktemp -d /tmp/rg-soak-XXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 URL="http://127.0.0.1:$port"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$data"; }
+# The server first, given time to drain (a wrapper such as heaptrack writes its profile
+# once the server is gone), then everything else.
+cleanup() {
+  kill "${pids[0]}" 2>/dev/null || true
+  for _ in $(seq 1 150); do [ -d "/proc/${pids[0]}" ] || break; sleep 0.2; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$data"
+}
 trap cleanup EXIT
 
 REELGRAPH_DATA_DIR=$data "$BIN" seed --users "$USERS" --videos "$VIDEOS" >/dev/null 2>&1
@@ -50,7 +57,8 @@ pids+=("$server")
 for _ in $(seq 1 300); do curl -sf "$URL/health/live" >/dev/null && break; sleep 0.2; done
 # Under a wrapper the server is the wrapper's child: measure that one.
 if [ -n "${WRAP:-}" ]; then
-  server=$(pgrep -n -f "$BIN serve --listen 127.0.0.1:$port")
+  server=$(pgrep -n -f "$BIN serve --listen 127.0.0.1:$port") \
+    || { echo "server process not found under $WRAP" >&2; exit 1; }
   pids=("$server" "${pids[@]}")
 fi
 
@@ -89,7 +97,7 @@ for minute in $(seq 1 "$MINUTES"); do
   wait "$a" "$b" "$c" "$d"
   read -r rss anon file < <(awk '/VmRSS/ {r = $2} /RssAnon/ {a = $2} /RssFile/ {f = $2}
     END {printf "%.0f %.0f %.0f\n", r / 1024, a / 1024, f / 1024}' "/proc/$server/status")
-  index=$(du -sm "$data/search-index" 2>/dev/null | cut -f1)
+  index=$(du -sm "$data/search-index" 2>/dev/null | cut -f1 || true)
   fds=$(ls "/proc/$server/fd" | wc -l)
   read -r fr fp fe <"$data/feed"; read -r vr vp ve <"$data/video"
   read -r sr sp se <"$data/search"; read -r wr wp we <"$data/writes"

@@ -278,7 +278,14 @@ impl Compiler<'_> {
                 for clause in list {
                     let query = self.clause_query(clause);
                     if clause.exclude {
-                        clauses.push((Occur::MustNot, Box::new(Excluded(query))));
+                        // Only phrases need the wrapper; a plain word keeps tantivy's
+                        // term-scorer short cut for exclusions.
+                        let query: Box<dyn Query> = if positioned_terms(&clause.pieces).len() > 1 {
+                            Box::new(Excluded(query))
+                        } else {
+                            query
+                        };
+                        clauses.push((Occur::MustNot, query));
                     } else {
                         clauses.push((Occur::Must, query));
                         self.jieba_boosts(clause, &mut clauses);

@@ -15,6 +15,9 @@ const WORKERS_GRACE: Duration = Duration::from_secs(10);
 
 pub(super) struct Background {
     stop: CancellationToken,
+    /// Cancels the work as well when `Background` is dropped without [`Background::stop`]
+    /// (the server failed, or its future was dropped).
+    _cancel_on_drop: tokio_util::sync::DropGuard,
     indexer: JoinHandle<()>,
     sweeper: JoinHandle<()>,
     workers: Option<JoinHandle<()>>,
@@ -43,6 +46,7 @@ impl Background {
             stop.clone(),
         ));
         Self {
+            _cancel_on_drop: stop.clone().drop_guard(),
             stop,
             indexer,
             sweeper,

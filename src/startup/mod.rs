@@ -87,14 +87,10 @@ pub fn public_url(config: &Config, addr: SocketAddr) -> String {
 async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<AppState> {
     let secret = jwt_secret(config)?;
     let (db, redis) = connect_stores(config).await?;
-    let events: Arc<dyn EventBus> = match (&config.redis_url, &redis) {
-        (Some(url), Some(store)) => RedisBus::start(
-            url.expose_secret(),
-            &config.redis_prefix,
-            store.connection(),
-        )
-        .context("cannot start the event bus")?,
-        _ => Arc::new(LocalBus::default()),
+    let events: Arc<dyn EventBus> = match &config.redis_url {
+        Some(url) => RedisBus::start(url.expose_secret(), &config.redis_prefix)
+            .context("cannot start the event bus")?,
+        None => Arc::new(LocalBus::default()),
     };
     let user_repo = Arc::new(SqlUserRepository { db: db.clone() });
     let auth = auth_service(

@@ -67,23 +67,16 @@ impl EventBus for LocalBus {
 pub struct RedisBus {
     local: LocalBus,
     client: redis::Client,
-    /// Shared with the rest of the instance's Redis traffic: it multiplexes, reconnects by
-    /// itself and gives up on a request within its response timeout.
-    publisher: redis::aio::ConnectionManager,
+    publisher: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
     channel: String,
 }
 
 impl RedisBus {
-    /// Publishes through `publisher`; listens on a connection of its own to `url`.
-    pub fn start(
-        url: &str,
-        prefix: &str,
-        publisher: redis::aio::ConnectionManager,
-    ) -> anyhow::Result<Arc<Self>> {
+    pub fn start(url: &str, prefix: &str) -> anyhow::Result<Arc<Self>> {
         let bus = Arc::new(Self {
             local: LocalBus::default(),
             client: redis::Client::open(url)?,
-            publisher,
+            publisher: tokio::sync::Mutex::new(None),
             channel: format!("{prefix}events"),
         });
         tokio::spawn(listen(Arc::downgrade(&bus)));
@@ -91,13 +84,22 @@ impl RedisBus {
     }
 
     async fn try_publish(&self, payload: &str) -> redis::RedisResult<()> {
-        let mut conn = self.publisher.clone();
-        redis::cmd("PUBLISH")
+        let mut guard = self.publisher.lock().await;
+        if guard.is_none() {
+            *guard = Some(self.client.get_multiplexed_async_connection().await?);
+        }
+        let Some(conn) = guard.as_mut() else {
+            return Ok(());
+        };
+        let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
             .arg(&self.channel)
             .arg(payload)
-            .query_async::<i64>(&mut conn)
-            .await
-            .map(|_| ())
+            .query_async(conn)
+            .await;
+        if result.is_err() {
+            *guard = None;
+        }
+        result.map(|_| ())
     }
 }
 

@@ -51,11 +51,6 @@ impl RedisStore {
         format!("{}{}", self.prefix, key)
     }
 
-    /// The store's connection, for other Redis traffic of this instance to share.
-    pub fn connection(&self) -> ConnectionManager {
-        self.conn.clone()
-    }
-
     pub async fn ping(&self) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
