@@ -10,7 +10,7 @@ use poem::web::{Data, Html, Json, Redirect};
 use poem::{get, handler, put, EndpointExt, IntoEndpoint, IntoResponse, Response, Route};
 use serde_json::json;
 
-use super::http::{graphql, graphql_stream, BodyLimit, MultipartLimits};
+use super::http::{graphql, graphql_stream, request_log, BodyLimit, MultipartLimits};
 use super::live::{graphql_ws, LiveLimits, LiveQuotas, SessionWatch, WsLimits, WsOrigins};
 use super::media::{read_media, upload_media};
 use super::schema::build_schema;
@@ -102,9 +102,12 @@ pub fn routes(state: ApiState, config: &Config) -> impl IntoEndpoint {
     let sessions = SessionWatch::start(&state.events);
     Route::new()
         .at("/", get(root))
-        .at("/graphql", get(graphql).post(graphql))
+        .at("/graphql", get(graphql).post(graphql).around(request_log))
         .at("/graphql/ws", get(graphql_ws))
-        .at("/graphql/stream", get(graphql_stream).post(graphql_stream))
+        .at(
+            "/graphql/stream",
+            get(graphql_stream).post(graphql_stream).around(request_log),
+        )
         .at("/graphiql", get(graphiql))
         .at("/health/live", get(live))
         .at("/health/ready", get(ready))

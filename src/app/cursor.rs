@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::favorite::{FavoriteKey, TargetKind};
+use crate::domain::search::SearchPosition;
 use crate::domain::video::{SortKey, VideoSort};
 use crate::domain::{DomainError, VideoId};
 
@@ -81,15 +82,15 @@ pub fn decode_video(sort: VideoSort, raw: &str) -> Result<SortKey, DomainError> 
 /// A search hit's place: its sort value (as the bits of the float, so it round-trips
 /// exactly), the index view it came from and its id, under a connection naming the sort
 /// and the query text.
-pub fn encode_search(connection: &str, at: search_index::Cursor) -> String {
+pub fn encode_search(connection: &str, at: SearchPosition) -> String {
     encode(
         connection,
         &format!("{:016x}.{:x}", at.primary.to_bits(), at.view),
-        &Uuid::from_u128(at.id).to_string(),
+        &at.video.as_uuid().to_string(),
     )
 }
 
-pub fn decode_search(connection: &str, raw: &str) -> Result<search_index::Cursor, DomainError> {
+pub fn decode_search(connection: &str, raw: &str) -> Result<SearchPosition, DomainError> {
     let (value, id) = decode(raw, connection)?;
     let (bits, view) = value.split_once('.').ok_or_else(invalid)?;
     let bits = u64::from_str_radix(bits, 16).map_err(|_| invalid())?;
@@ -98,9 +99,9 @@ pub fn decode_search(connection: &str, raw: &str) -> Result<search_index::Cursor
     if !primary.is_finite() {
         return Err(invalid());
     }
-    Ok(search_index::Cursor {
+    Ok(SearchPosition {
         primary,
-        id: parse_uuid(&id)?.as_u128(),
+        video: VideoId::from_uuid(parse_uuid(&id)?),
         view,
     })
 }

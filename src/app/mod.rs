@@ -13,6 +13,6 @@ pub mod videos;
 pub use auth::{AuthService, AuthSession};
 pub use favorites::FavoriteService;
 pub use media::MediaService;
-pub use search::{RecentWrites, SearchEngine, SearchService};
+pub use search::{RecentWrites, SearchService};
 pub use users::UserService;
 pub use videos::VideoService;

@@ -9,27 +9,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use search_index::{Audience, Facets, Hit, SearchError, SearchIndex, SortBy};
 use sha2::{Digest, Sha256};
 
 use super::cursor;
 use super::videos::VideoService;
 use crate::domain::auth::Viewer;
 use crate::domain::error::DomainResult;
+use crate::domain::search::{
+    Audience, Facets, IndexHit, SearchEngine, SearchFilter, SearchQuery, SearchSort,
+};
 use crate::domain::user::Permission;
 use crate::domain::video::{is_listed_for, Video};
 use crate::domain::{DomainError, UserId, VideoId};
-
-/// Where the index lives and how far it has caught up.
-#[async_trait]
-pub trait SearchEngine: Send + Sync {
-    /// The live index (a rebuild may swap it).
-    fn index(&self) -> SearchIndex;
-    /// Waits until every change committed so far is searchable; false on timeout.
-    async fn sync(&self, timeout: Duration) -> DomainResult<bool>;
-}
 
 /// Who changed videos or favorites a moment ago: their next searches wait for the index
 /// to include their own writes (read-your-writes), everyone else's never wait.
@@ -77,7 +69,7 @@ pub struct SearchFilterInput {
 pub struct SearchInput {
     pub query: String,
     pub filter: SearchFilterInput,
-    pub sort: SortBy,
+    pub sort: SearchSort,
     pub first: Option<i64>,
     pub after: Option<String>,
     pub want_total: bool,
@@ -88,7 +80,7 @@ pub struct SearchInput {
 #[derive(Clone)]
 pub struct SearchHit {
     pub video: Video,
-    pub hit: Hit,
+    pub hit: IndexHit,
     pub cursor: String,
 }
 
@@ -118,22 +110,14 @@ fn audience(viewer: &Viewer) -> Audience {
         return Audience::Everyone;
     }
     match viewer.user_id() {
-        Some(id) => Audience::PublicAndOwner(id.as_uuid().as_u128()),
+        Some(id) => Audience::PublicAndOwner(id),
         None => Audience::Public,
     }
 }
 
-/// Text problems are the user's; everything else is ours.
-fn search_error(err: SearchError) -> DomainError {
-    match err {
-        SearchError::Query(q) => DomainError::bad_input("query", q.to_string()),
-        other => DomainError::internal(anyhow::Error::new(other).context("search failed")),
-    }
-}
-
 /// Cursors belong to one sort of one query text.
-fn connection(sort: SortBy, query: &str) -> String {
-    let digest = Sha256::digest(search_index::normalize(query.trim()).as_bytes());
+fn connection(sort: SearchSort, query: &str) -> String {
+    let digest = Sha256::digest(crate::domain::text::nfkc(query.trim()).as_bytes());
     format!("search:{sort}:{}", hex::encode(&digest[..6]))
 }
 
@@ -159,7 +143,7 @@ impl SearchService {
     }
 
     pub async fn search(&self, viewer: &Viewer, input: SearchInput) -> DomainResult<SearchPage> {
-        let filter = search_index::SearchFilter {
+        let filter = SearchFilter {
             categories: labels("filter.categories", &input.filter.categories)?,
             tags: labels("filter.tags", &input.filter.tags)?,
             owner: input
@@ -167,9 +151,8 @@ impl SearchService {
                 .owner_id
                 .as_deref()
                 .map(|raw| UserId::parse(raw, "filter.ownerId"))
-                .transpose()?
-                .map(|id| id.as_uuid().as_u128()),
-            published_after_micros: input.filter.published_after.map(|t| t.timestamp_micros()),
+                .transpose()?,
+            published_after: input.filter.published_after,
         };
         let first = input.first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST);
         let conn = connection(input.sort, &input.query);
@@ -179,7 +162,7 @@ impl SearchService {
             .map(|raw| cursor::decode_search(&conn, raw))
             .transpose()?;
         self.read_your_writes(viewer).await?;
-        let request = search_index::SearchRequest {
+        let query = SearchQuery {
             text: input.query,
             filter,
             audience: audience(viewer),
@@ -190,22 +173,13 @@ impl SearchService {
             want_facets: input.want_facets,
             want_highlights: input.want_highlights,
         };
-        let results = self
-            .engine
-            .index()
-            .search(request)
-            .await
-            .map_err(search_error)?;
-        let ids: Vec<VideoId> = results
-            .hits
-            .iter()
-            .map(|h| VideoId::from_uuid(uuid::Uuid::from_u128(h.id)))
-            .collect();
+        let results = self.engine.search(query).await?;
+        let ids: Vec<VideoId> = results.hits.iter().map(|h| h.video).collect();
         let mut videos = self.videos.get_many(viewer, &ids).await?;
         let end_cursor = results
             .hits
             .last()
-            .map(|h| cursor::encode_search(&conn, h.cursor));
+            .map(|h| cursor::encode_search(&conn, h.position));
         let hits = results
             .hits
             .into_iter()
@@ -213,7 +187,7 @@ impl SearchService {
             .filter_map(|(hit, id)| {
                 let video = videos.remove(&id)?;
                 is_listed_for(&video, viewer).then(|| SearchHit {
-                    cursor: cursor::encode_search(&conn, hit.cursor),
+                    cursor: cursor::encode_search(&conn, hit.position),
                     video,
                     hit,
                 })
@@ -243,18 +217,10 @@ impl SearchService {
         self.read_your_writes(viewer).await?;
         let candidates = self
             .engine
-            .index()
-            .suggest(prefix.to_owned(), limit as usize, audience(viewer))
-            .await
-            .map_err(|e| match search_error(e) {
-                DomainError::BadInput { message, .. } => DomainError::bad_input("prefix", message),
-                other => other,
-            })?;
+            .suggest(prefix, limit as usize, audience(viewer))
+            .await?;
         // The database decides what may be shown, as for search hits.
-        let ids: Vec<VideoId> = candidates
-            .iter()
-            .map(|(id, _)| VideoId::from_uuid(uuid::Uuid::from_u128(*id)))
-            .collect();
+        let ids: Vec<VideoId> = candidates.iter().map(|(id, _)| *id).collect();
         let visible = self.videos.get_many(viewer, &ids).await?;
         Ok(candidates
             .into_iter()
@@ -274,15 +240,10 @@ impl SearchService {
     ) -> DomainResult<Vec<Video>> {
         let first = first.unwrap_or(10).clamp(1, 50);
         self.read_your_writes(viewer).await?;
-        let ids: Vec<VideoId> = self
+        let ids = self
             .engine
-            .index()
-            .related(video.as_uuid().as_u128(), first as usize, audience(viewer))
-            .await
-            .map_err(search_error)?
-            .into_iter()
-            .map(|id| VideoId::from_uuid(uuid::Uuid::from_u128(id)))
-            .collect();
+            .related(video, first as usize, audience(viewer))
+            .await?;
         let mut found = self.videos.get_many(viewer, &ids).await?;
         Ok(ids
             .iter()

@@ -12,9 +12,9 @@ use crate::domain::events::{Event, EventBus};
 use crate::domain::page::{clamp_first, Page};
 use crate::domain::user::Permission;
 use crate::domain::video::{
-    can_be_edited_by, is_visible_to, Categories, Description, ListScope, NewVideo, SeoKeywords,
-    SortKey, Tags, Title, Video, VideoChanges, VideoFilter, VideoRepository, VideoSort,
-    VideoVersion, Visibility,
+    can_be_edited_by, is_visible_to, seo_description, seo_title, Categories, Description,
+    ListScope, NewVideo, SeoKeywords, SortKey, Tags, Title, Video, VideoChanges, VideoFilter,
+    VideoRepository, VideoSort, VideoVersion, Visibility,
 };
 use crate::domain::{DomainError, VideoId};
 
@@ -37,26 +37,6 @@ pub struct CreateVideo {
     pub seo_title: Option<String>,
     pub seo_description: Option<String>,
     pub seo_keywords: Vec<String>,
-}
-
-#[derive(Default)]
-pub struct UpdateVideo {
-    pub title: Option<String>,
-    pub description: Option<Option<String>>,
-    pub categories: Option<Vec<String>>,
-    pub tags: Option<Vec<String>>,
-    pub visibility: Option<Visibility>,
-    pub seo_title: Option<Option<String>>,
-    pub seo_description: Option<Option<String>>,
-    pub seo_keywords: Option<Vec<String>>,
-}
-
-fn seo_title(raw: &str) -> DomainResult<String> {
-    crate::domain::text::clean(raw, "seoTitle", 1, 120, false)
-}
-
-fn seo_description(raw: &str) -> DomainResult<String> {
-    crate::domain::text::clean(raw, "seoDescription", 0, 320, false)
 }
 
 fn optional<T>(
@@ -127,51 +107,9 @@ impl VideoService {
         &self,
         viewer: &Viewer,
         id: VideoId,
-        input: UpdateVideo,
+        changes: VideoChanges,
     ) -> DomainResult<Video> {
-        let field = |e: DomainError| e.in_field("input");
-        let changes = VideoChanges {
-            title: optional(input.title.as_deref(), |t| {
-                Title::parse(t).map(Title::into_inner)
-            })
-            .map_err(field)?,
-            description: input
-                .description
-                .map(|d| {
-                    optional(d.as_deref(), |d| {
-                        Description::parse(d).map(Description::into_inner)
-                    })
-                })
-                .transpose()
-                .map_err(field)?
-                .map(|d| d.filter(|d| !d.is_empty())),
-            categories: input
-                .categories
-                .map(|c| Categories::parse(&c).map(Categories::into_inner))
-                .transpose()
-                .map_err(field)?,
-            tags: input
-                .tags
-                .map(|t| Tags::parse(&t).map(Tags::into_inner))
-                .transpose()
-                .map_err(field)?,
-            visibility: input.visibility,
-            seo_title: input
-                .seo_title
-                .map(|s| optional(s.as_deref(), seo_title))
-                .transpose()
-                .map_err(field)?,
-            seo_description: input
-                .seo_description
-                .map(|s| optional(s.as_deref(), seo_description))
-                .transpose()
-                .map_err(field)?,
-            seo_keywords: input
-                .seo_keywords
-                .map(|k| SeoKeywords::parse(&k).map(SeoKeywords::into_inner))
-                .transpose()
-                .map_err(field)?,
-        };
+        let changes = changes.validated().map_err(|e| e.in_field("input"))?;
         let video = self.editable(viewer, id).await?;
         let changed = changes.changed_fields(&video);
         if changed.is_empty() {

@@ -13,6 +13,7 @@ pub mod health;
 pub mod ids;
 pub mod media;
 pub mod page;
+pub mod search;
 pub mod text;
 pub mod user;
 pub mod video;

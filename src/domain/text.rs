@@ -51,6 +51,12 @@ fn is_forbidden(c: char, multiline: bool) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// NFKC, the normal form search analyses text in: full-width Latin becomes ASCII,
+/// half-width katakana becomes full-width, NFD becomes composed.
+pub fn nfkc(text: &str) -> String {
+    text.nfkc().collect()
+}
+
 /// The case-insensitive uniqueness key of a username or email: NFKC, then lowercase.
 pub fn fold_key(normalised: &str) -> String {
     normalised.to_lowercase()

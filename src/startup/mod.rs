@@ -24,6 +24,7 @@ use secret::jwt_secret;
 
 use crate::api::{ApiState, ServeLimits};
 use crate::app::dashboard::DashboardService;
+use crate::app::media::processing::{MediaProcessor, ProcessorSettings};
 use crate::app::{
     AuthService, FavoriteService, MediaService, RecentWrites, SearchService, UserService,
     VideoService,
@@ -31,7 +32,7 @@ use crate::app::{
 use crate::config::Config;
 use crate::domain::auth::{AttemptLimiter, RevocationList};
 use crate::domain::events::EventBus;
-use crate::domain::media::{JobQueue, MediaRepository, MediaStore, UploadLimits};
+use crate::domain::media::{JobQueue, JobRepository, MediaStore, UploadLimits, UploadRepository};
 use crate::infra::auth::{Argon2Hasher, JwtTokens};
 use crate::infra::db::{
     Database, SqlFavoriteRepository, SqlMediaRepository, SqlSessionRepository, SqlStatsRepository,
@@ -39,8 +40,9 @@ use crate::infra::db::{
 };
 use crate::infra::events::{LocalBus, RedisBus};
 use crate::infra::health::AdapterHealth;
-use crate::infra::jobs::{ApalisQueue, MediaProcessor, Tools};
+use crate::infra::jobs::ApalisQueue;
 use crate::infra::kv::{MemoryStore, RedisStore};
+use crate::infra::media::Ffmpeg;
 use crate::infra::search::SearchReplica;
 
 pub const REFRESH_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -250,10 +252,13 @@ async fn media_services(
     events: &Arc<dyn EventBus>,
 ) -> (Arc<MediaService>, Arc<MediaProcessor>) {
     let queue: Arc<dyn JobQueue> = Arc::new(jobs.clone());
-    let media_repo: Arc<dyn MediaRepository> = Arc::new(SqlMediaRepository { db: db.clone() });
+    let media_repo = Arc::new(SqlMediaRepository { db: db.clone() });
+    let uploads: Arc<dyn UploadRepository> = media_repo.clone();
+    let job_records: Arc<dyn JobRepository> = media_repo;
     let media = Arc::new(MediaService {
         videos: videos.clone(),
-        repo: media_repo.clone(),
+        uploads,
+        jobs: job_records.clone(),
         store: store.clone(),
         queue: queue.clone(),
         limits: UploadLimits {
@@ -265,15 +270,17 @@ async fn media_services(
         max_attempts: config.job_max_attempts.clamp(1, 100) as i32,
         concurrency: config.job_concurrency.max(1),
     });
-    let processor = Arc::new(MediaProcessor {
-        repo: media_repo,
+    let processor = Arc::new(MediaProcessor::new(
+        job_records,
         store,
         queue,
-        tools: Tools::detect(&config.ffprobe, &config.ffmpeg).await,
-        backoff: Duration::from_millis(config.job_backoff_ms),
-        work_dir: config.data_dir.join("work"),
-        events: events.clone(),
-    });
+        Arc::new(Ffmpeg::detect(&config.ffprobe, &config.ffmpeg).await),
+        events.clone(),
+        ProcessorSettings {
+            backoff: Duration::from_millis(config.job_backoff_ms),
+            work_dir: config.data_dir.join("work"),
+        },
+    ));
     (media, processor)
 }
 

@@ -1,4 +1,6 @@
-//! Arrows point inward: the domain imports no IO crate, the app layer no transport.
+//! Arrows point inward: the domain imports no IO crate, the app layer no transport or
+//! adapter, the adapters no use case or transport, and the transport no startup code or
+//! adapter state.
 
 use std::path::Path;
 
@@ -54,9 +56,12 @@ fn domain_imports_no_io_crate() {
             "azure_core",
             "apalis",
             "tokio",
+            "search_index",
             "crate::infra",
             "crate::api",
             "crate::app",
+            "crate::startup",
+            "crate::commands",
         ],
     );
     assert!(
@@ -76,8 +81,14 @@ fn app_layer_knows_no_transport_or_adapter() {
             "async_graphql",
             "poem",
             "redis",
+            "tantivy",
+            "search_index",
+            "apalis",
+            "azure_storage_blob",
             "crate::infra",
             "crate::api",
+            "crate::startup",
+            "crate::commands",
         ],
     );
     assert!(
@@ -104,6 +115,28 @@ fn transport_is_given_its_state_and_reads_no_adapter_state() {
     assert!(
         found.is_empty(),
         "api must not reach into startup or the adapters' state:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn adapters_implement_ports_and_call_no_use_case() {
+    // Adapters implement the domain's ports; use cases (app) call them, never the other
+    // way round, and no adapter knows the transport.
+    let found = violations(
+        "infra",
+        &[
+            "crate::app",
+            "crate::api",
+            "crate::startup",
+            "crate::commands",
+            "async_graphql",
+            "poem",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "infra must not reach into use cases or the transport:\n{}",
         found.join("\n")
     );
 }

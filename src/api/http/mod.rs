@@ -13,8 +13,8 @@
 //! - An `Authorization` header that does not verify is 401: a client with an expired token
 //!   learns it must refresh instead of silently seeing less.
 
-mod media;
 pub(crate) mod multipart;
+mod negotiate;
 pub(crate) mod request;
 mod stream;
 
@@ -27,10 +27,10 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{BatchRequest, BatchResponse};
 use poem::http::{header, HeaderValue, Method, StatusCode};
 use poem::web::Data;
-use poem::{handler, Body, Request, Response};
+use poem::{handler, Body, Endpoint, Request, Response};
 use tracing::Instrument;
 
-use self::media::{error_body, is_json_content_type, negotiate, reject, respond, MediaType};
+use self::negotiate::{error_body, is_json_content_type, negotiate, reject, respond, MediaType};
 use self::request::{needs_no_token, GetAllows, Refusal};
 use super::live::LiveQuotas;
 use super::video::loader::{FavoritedLoader, UserLoader, VersionsLoader, VideoLoader};
@@ -207,129 +207,21 @@ pub fn with_request_data(
         .data(videos)
 }
 
-#[handler]
-pub async fn graphql(
-    req: &Request,
-    body: Body,
-    Data(schema): Data<&AppSchema>,
-    Data(state): Data<&ApiState>,
-    Data(limit): Data<&BodyLimit>,
-    Data(multipart_limits): Data<&MultipartLimits>,
-    Data(quotas): Data<&LiveQuotas>,
-) -> Response {
+/// The request's id, set by [`request_log`] before the handler runs; every error of the
+/// request carries it, and its log lines run inside a span that names it.
+#[derive(Clone)]
+pub struct RequestId(pub String);
+
+/// Around every GraphQL transport: gives the request its id and span, and records its
+/// duration, status and access log line once the handler answered (for a stream: once
+/// its headers are sent).
+pub async fn request_log<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("graphql", request_id = %request_id);
-    let accept = req.header(header::ACCEPT);
-    if req.method() == Method::POST
-        && is_json_content_type(req)
-        && accept.is_some_and(|a| a.contains("multipart/mixed"))
-    {
-        return stream::multipart_mixed(req, body, schema, state, quotas, limit.0).await;
-    }
-    let Some(media) = negotiate(accept) else {
-        return reject(
-            StatusCode::NOT_ACCEPTABLE,
-            MediaType::Json,
-            ErrorCode::BadUserInput,
-            "Accept must allow application/graphql-response+json or application/json",
-            &request_id,
-        );
-    };
-
-    // Set when the viewer was already authenticated (multipart uploads, before their body).
-    let mut known_viewer: Option<Viewer> = None;
-    let batch = if req.method() == Method::POST && multipart::is_multipart(req) {
-        // Multipart requests are uploads: their sender is checked before the body is read.
-        let uploader = viewer_for(req, state)
-            .instrument(span.clone())
-            .await
-            .ok()
-            .filter(|v| v.can(Permission::ManageOwnVideos));
-        if uploader.is_none() {
-            return reject(
-                StatusCode::UNAUTHORIZED,
-                media,
-                ErrorCode::Unauthenticated,
-                "multipart uploads need the access token of a user who may upload",
-                &request_id,
-            );
-        }
-        known_viewer = uploader;
-        match multipart::read_multipart(req, body, *multipart_limits).await {
-            Ok(batch) => batch,
-            Err((status, code, message)) => {
-                return reject(status, media, code, &message, &request_id)
-            }
-        }
-    } else {
-        match request::accept(req, body, limit.0, GetAllows::Queries).await {
-            Ok(batch) => batch,
-            Err(refusal) => return refuse(refusal, media, &request_id),
-        }
-    };
-
-    if let BatchRequest::Batch(items) = &batch {
-        if super::limits::batch_hashing_mutations(items.iter().map(|r| r.query.as_str())) > 1 {
-            return reject(
-                StatusCode::BAD_REQUEST,
-                media,
-                ErrorCode::BadUserInput,
-                "a batch may run at most one of register, login and changePassword",
-                &request_id,
-            );
-        }
-    }
-
-    let viewer = match known_viewer {
-        Some(v) => v,
-        None => match resolve_viewer(req, state, &batch)
-            .instrument(span.clone())
-            .await
-        {
-            Ok(v) => v,
-            Err(refusal) => return refuse(refusal, media, &request_id),
-        },
-    };
-
-    let with_data = |r: async_graphql::Request| with_request_data(r, state, &viewer);
-    let batch = match batch {
-        BatchRequest::Single(r) => BatchRequest::Single(with_data(r)),
-        BatchRequest::Batch(items) => {
-            BatchRequest::Batch(items.into_iter().map(with_data).collect())
-        }
-    };
-
-    let mut response = schema.execute_batch(batch).instrument(span.clone()).await;
-    let request_error = match &mut response {
-        BatchResponse::Single(r) => {
-            let request_error = is_request_error(r);
-            decorate(r, &request_id);
-            request_error
-        }
-        BatchResponse::Batch(items) => {
-            items.iter_mut().for_each(|r| decorate(r, &request_id));
-            false
-        }
-    };
-    let status = if request_error && media == MediaType::GraphqlResponseJson {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    // A request error ends before execution, so its response has no `data` entry at all
-    // (GraphQL spec, "Response Format"; GraphQL-over-HTTP's audit checks it).
-    let body = if request_error {
-        serde_json::to_value(&response).map(|mut value| {
-            if let Some(object) = value.as_object_mut() {
-                object.remove("data");
-            }
-            value.to_string()
-        })
-    } else {
-        serde_json::to_string(&response)
-    }
-    .unwrap_or_else(|_| error_body(ErrorCode::Internal, "internal error", &request_id).to_string());
+    req.extensions_mut().insert(RequestId(request_id));
+    let response = next.get_response(req).instrument(span.clone()).await;
+    let status = response.status();
     let elapsed = started.elapsed();
     metrics::histogram!("reelgraph_graphql_request_seconds").record(elapsed.as_secs_f64());
     metrics::counter!("reelgraph_graphql_requests_total", "status" => status.as_str().to_owned())
@@ -341,5 +233,147 @@ pub async fn graphql(
             "graphql request"
         )
     });
+    Ok(response)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[handler]
+pub async fn graphql(
+    req: &Request,
+    body: Body,
+    Data(schema): Data<&AppSchema>,
+    Data(state): Data<&ApiState>,
+    Data(limit): Data<&BodyLimit>,
+    Data(multipart_limits): Data<&MultipartLimits>,
+    Data(quotas): Data<&LiveQuotas>,
+    Data(RequestId(request_id)): Data<&RequestId>,
+) -> Response {
+    let accept = req.header(header::ACCEPT);
+    if req.method() == Method::POST
+        && is_json_content_type(req)
+        && accept.is_some_and(|a| a.contains("multipart/mixed"))
+    {
+        return stream::multipart_mixed(req, body, schema, state, quotas, limit.0, request_id)
+            .await;
+    }
+    let Some(media) = negotiate(accept) else {
+        return reject(
+            StatusCode::NOT_ACCEPTABLE,
+            MediaType::Json,
+            ErrorCode::BadUserInput,
+            "Accept must allow application/graphql-response+json or application/json",
+            request_id,
+        );
+    };
+    let reply = Reply { media, request_id };
+    let (batch, viewer) = match read_request(req, body, state, limit, multipart_limits, reply).await
+    {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let with_data = |r: async_graphql::Request| with_request_data(r, state, &viewer);
+    let batch = match batch {
+        BatchRequest::Single(r) => BatchRequest::Single(with_data(r)),
+        BatchRequest::Batch(items) => {
+            BatchRequest::Batch(items.into_iter().map(with_data).collect())
+        }
+    };
+    encode(schema.execute_batch(batch).await, reply)
+}
+
+/// How the request's answers are written: its media type and id.
+#[derive(Clone, Copy)]
+struct Reply<'a> {
+    media: MediaType,
+    request_id: &'a str,
+}
+
+/// The operations of a request and who sends them, or the answer refusing it. Multipart
+/// requests are uploads: their sender is checked before the body is read.
+async fn read_request(
+    req: &Request,
+    body: Body,
+    state: &ApiState,
+    limit: &BodyLimit,
+    multipart_limits: &MultipartLimits,
+    reply: Reply<'_>,
+) -> Result<(BatchRequest, Viewer), Response> {
+    let Reply { media, request_id } = reply;
+    let (batch, known_viewer) = if req.method() == Method::POST && multipart::is_multipart(req) {
+        let Some(uploader) = viewer_for(req, state)
+            .await
+            .ok()
+            .filter(|v| v.can(Permission::ManageOwnVideos))
+        else {
+            return Err(reject(
+                StatusCode::UNAUTHORIZED,
+                media,
+                ErrorCode::Unauthenticated,
+                "multipart uploads need the access token of a user who may upload",
+                request_id,
+            ));
+        };
+        let batch = multipart::read_multipart(req, body, *multipart_limits)
+            .await
+            .map_err(|(status, code, message)| reject(status, media, code, &message, request_id))?;
+        (batch, Some(uploader))
+    } else {
+        let batch = request::accept(req, body, limit.0, GetAllows::Queries)
+            .await
+            .map_err(|refusal| refuse(refusal, media, request_id))?;
+        (batch, None)
+    };
+    if let BatchRequest::Batch(items) = &batch {
+        if super::limits::batch_hashing_mutations(items.iter().map(|r| r.query.as_str())) > 1 {
+            return Err(reject(
+                StatusCode::BAD_REQUEST,
+                media,
+                ErrorCode::BadUserInput,
+                "a batch may run at most one of register, login and changePassword",
+                request_id,
+            ));
+        }
+    }
+    let viewer = match known_viewer {
+        Some(v) => v,
+        None => resolve_viewer(req, state, &batch)
+            .await
+            .map_err(|refusal| refuse(refusal, media, request_id))?,
+    };
+    Ok((batch, viewer))
+}
+
+/// The response: every error with its request id and code; a request error is 400 under
+/// `application/graphql-response+json` and has no `data` entry at all (GraphQL spec,
+/// "Response Format"; GraphQL-over-HTTP's audit checks it).
+fn encode(mut response: BatchResponse, reply: Reply<'_>) -> Response {
+    let Reply { media, request_id } = reply;
+    let request_error = match &mut response {
+        BatchResponse::Single(r) => {
+            let request_error = is_request_error(r);
+            decorate(r, request_id);
+            request_error
+        }
+        BatchResponse::Batch(items) => {
+            items.iter_mut().for_each(|r| decorate(r, request_id));
+            false
+        }
+    };
+    let status = if request_error && media == MediaType::GraphqlResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = if request_error {
+        serde_json::to_value(&response).map(|mut value| {
+            if let Some(object) = value.as_object_mut() {
+                object.remove("data");
+            }
+            value.to_string()
+        })
+    } else {
+        serde_json::to_string(&response)
+    }
+    .unwrap_or_else(|_| error_body(ErrorCode::Internal, "internal error", request_id).to_string());
     respond(status, media, body)
 }

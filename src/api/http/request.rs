@@ -13,7 +13,7 @@ use poem::http::{header, Method, StatusCode};
 use poem::{Body, Request};
 use serde_json::Value;
 
-use super::media::is_json_content_type;
+use super::negotiate::is_json_content_type;
 use super::MAX_BATCH;
 use crate::domain::ErrorCode;
 

@@ -16,9 +16,9 @@ use poem::http::{header, StatusCode};
 use poem::web::Data;
 use poem::{handler, Body, Request, Response};
 
-use super::media::{reject, MediaType};
+use super::negotiate::{reject, MediaType};
 use super::request::{accept, GetAllows};
-use super::{client_key, refuse, resolve_viewer, BodyLimit};
+use super::{client_key, refuse, resolve_viewer, BodyLimit, RequestId};
 use crate::api::live::{Lease, LiveQuotas};
 use crate::api::ApiState;
 use crate::api::AppSchema;
@@ -84,8 +84,8 @@ pub async fn graphql_stream(
     Data(state): Data<&ApiState>,
     Data(quotas): Data<&LiveQuotas>,
     Data(limit): Data<&BodyLimit>,
+    Data(RequestId(request_id)): Data<&RequestId>,
 ) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
     let accepts_sse = req
         .header(header::ACCEPT)
         .is_some_and(|a| a.contains("text/event-stream"));
@@ -95,10 +95,10 @@ pub async fn graphql_stream(
             MediaType::Json,
             ErrorCode::BadUserInput,
             "Accept must allow text/event-stream",
-            &request_id,
+            request_id,
         );
     }
-    let (request, leases) = match prepare(req, body, state, quotas, limit.0, &request_id).await {
+    let (request, leases) = match prepare(req, body, state, quotas, limit.0, request_id).await {
         Ok(r) => r,
         Err(response) => return response,
     };
@@ -138,9 +138,9 @@ pub(super) async fn multipart_mixed(
     state: &ApiState,
     quotas: &LiveQuotas,
     limit: usize,
+    request_id: &str,
 ) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let (request, leases) = match prepare(req, body, state, quotas, limit, &request_id).await {
+    let (request, leases) = match prepare(req, body, state, quotas, limit, request_id).await {
         Ok(r) => r,
         Err(response) => return response,
     };

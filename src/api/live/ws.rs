@@ -14,6 +14,7 @@
 //! message with code RATE_LIMITED, like one over the per-socket limit.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::time::Duration;
 
 use async_graphql::http::WebSocketProtocols;
@@ -24,6 +25,8 @@ use poem::web::Data as PoemData;
 use poem::{handler, IntoResponse, Request, Response};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Sleep;
 
 use super::protocol::{close, read_message, subscribe_request, ClientMessage, Close};
 use super::quota::{Lease, LiveQuotas};
@@ -157,10 +160,23 @@ struct Session {
 
 /// Where a subscription task writes: the socket's bounded buffer, and the socket loop's
 /// notices that the subscription ended or its consumer is too slow.
+#[derive(Clone)]
 struct Outlet {
     out: mpsc::Sender<Message>,
     ended: mpsc::UnboundedSender<String>,
     slow: mpsc::UnboundedSender<()>,
+}
+
+/// What one socket holds while it is open.
+struct Live {
+    outlet: Outlet,
+    subscriptions: HashMap<String, JoinHandle<()>>,
+    /// Set by `connection_init`.
+    viewer: Option<Viewer>,
+    token: Option<String>,
+    revocation: Option<Registration>,
+    /// This socket's place in its user's count (signed-in sockets only).
+    user_lease: Option<Lease>,
 }
 
 impl Session {
@@ -191,7 +207,7 @@ impl Session {
         }
     }
 
-    async fn run(mut self, socket: WebSocketStream) {
+    async fn run(self, socket: WebSocketStream) {
         let (mut sink, mut incoming) = socket.split();
         if self.address_lease.is_none() {
             metrics::counter!("reelgraph_ws_refused_total", "reason" => "address").increment(1);
@@ -214,13 +230,16 @@ impl Session {
             }
             let _ = sink.close().await;
         });
-        let (ended_tx, mut ended) = mpsc::unbounded_channel::<String>();
-        let (slow_tx, mut slow) = mpsc::unbounded_channel::<()>();
-        let mut subscriptions: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
-        let mut viewer: Option<Viewer> = None;
-        let mut token: Option<String> = None;
-        let mut revocation: Option<Registration> = None;
-        let mut _user_lease: Option<Lease> = None;
+        let (ended, mut ended_rx) = mpsc::unbounded_channel::<String>();
+        let (slow, mut slow_rx) = mpsc::unbounded_channel::<()>();
+        let mut live = Live {
+            outlet: Outlet { out, ended, slow },
+            subscriptions: HashMap::new(),
+            viewer: None,
+            token: None,
+            revocation: None,
+            user_lease: None,
+        };
         let init_deadline = tokio::time::sleep(self.limits.init_timeout);
         tokio::pin!(init_deadline);
         let expiry = tokio::time::sleep(Duration::from_secs(u32::MAX as u64));
@@ -234,34 +253,34 @@ impl Session {
 
         let reason: Close = loop {
             tokio::select! {
-                _ = &mut init_deadline, if viewer.is_none() => {
+                _ = &mut init_deadline, if live.viewer.is_none() => {
                     break close(4408, "Connection initialisation timeout");
                 }
-                _ = &mut expiry, if token.is_some() => {
+                _ = &mut expiry, if live.token.is_some() => {
                     break close(4401, "the access token expired; reconnect with a fresh one");
                 }
                 _ = keepalive.tick() => {
-                    if viewer.is_some() {
+                    if live.viewer.is_some() {
                         let ping = if self.legacy { json!({"type": "ka"}) } else { json!({"type": "ping"}) };
-                        if out.try_send(Self::text(ping)).is_err() {
+                        if live.outlet.out.try_send(Self::text(ping)).is_err() {
                             break close(1008, "consumer too slow");
                         }
                     }
                 }
-                _ = async { revocation.as_ref()?.revoked().await; Some(()) }, if revocation.is_some() => {
+                _ = async { live.revocation.as_ref()?.revoked().await; Some(()) }, if live.revocation.is_some() => {
                     break close(4403, "the session was revoked");
                 }
-                _ = recheck.tick(), if token.is_some() => {
-                    if let Some(t) = &token {
+                _ = recheck.tick(), if live.token.is_some() => {
+                    if let Some(t) = &live.token {
                         if let Err(DomainError::Unauthenticated(_)) = self.state.auth.authenticate(t).await {
                             break close(4403, "the session was revoked");
                         }
                     }
                 }
-                Some(id) = ended.recv() => {
-                    subscriptions.remove(&id);
+                Some(id) = ended_rx.recv() => {
+                    live.subscriptions.remove(&id);
                 }
-                Some(()) = slow.recv() => {
+                Some(()) = slow_rx.recv() => {
                     break close(1008, "consumer too slow");
                 }
                 message = incoming.next() => {
@@ -272,105 +291,166 @@ impl Session {
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                         Some(Ok(Message::Binary(_))) => break close(4400, "binary messages are not part of the protocol"),
                     };
-                    let message = match read_message(&text, self.legacy, self.limits.max_message_bytes) {
-                        Ok(message) => message,
-                        Err(reason) => break reason,
-                    };
-                    match message {
-                        ClientMessage::Init(payload) => {
-                            if viewer.is_some() {
-                                break close(4429, "Too many initialisation requests");
-                            }
-                            match self.authenticate(&payload).await {
-                                Ok((v, t)) => {
-                                    match self.quotas.open_for(&v) {
-                                        Some(lease) => _user_lease = lease,
-                                        None => {
-                                            metrics::counter!("reelgraph_ws_refused_total", "reason" => "user").increment(1);
-                                            break close(1013, format!(
-                                                "at most {} sockets per user; close some and try again later",
-                                                self.quotas.limits.sockets_per_client
-                                            ));
-                                        }
-                                    }
-                                    if let Viewer::User { expires_at, session, .. } = &v {
-                                        revocation = Some(self.sessions.register(*session));
-                                        let left = Duration::from_secs((*expires_at - chrono::Utc::now().timestamp()).max(0) as u64);
-                                        expiry.as_mut().reset(tokio::time::Instant::now() + left);
-                                    }
-                                    viewer = Some(v);
-                                    token = t;
-                                    let _ = out.try_send(Self::text(json!({"type": "connection_ack"})));
-                                }
-                                Err(e) => {
-                                    if self.legacy {
-                                        let _ = out.try_send(Self::text(json!({"type": "connection_error", "payload": {"message": e.to_string()}})));
-                                    }
-                                    break close(4403, "Forbidden");
-                                }
-                            }
-                        }
-                        ClientMessage::Ping => {
-                            let _ = out.try_send(Self::text(json!({"type": "pong"})));
-                        }
-                        ClientMessage::Pong => {}
-                        ClientMessage::Terminate => break close(1000, "terminated"),
-                        ClientMessage::Subscribe { id, payload } => {
-                            let Some(viewer) = viewer.clone() else {
-                                break close(4401, "Unauthorized");
-                            };
-                            let Some(id) = id.filter(|id| !id.is_empty()) else {
-                                break close(4400, "a subscribe message needs an id");
-                            };
-                            if subscriptions.contains_key(&id) {
-                                break close(4409, format!("Subscriber for {id} already exists"));
-                            }
-                            let Some(request) = subscribe_request(payload) else {
-                                break close(4400, "the subscribe payload is not a GraphQL request");
-                            };
-                            let refusal = if subscriptions.len() >= self.limits.max_subscriptions {
-                                Err(format!("at most {} subscriptions per socket", self.limits.max_subscriptions))
-                            } else {
-                                self.quotas.subscribe(&viewer).ok_or_else(|| format!(
-                                    "at most {} subscriptions per {} across all sockets",
-                                    self.quotas.limits.subscriptions_per_client,
-                                    if viewer.user_id().is_some() { "user" } else { "address" },
-                                ))
-                            };
-                            let lease = match refusal {
-                                Ok(lease) => lease,
-                                Err(message) => {
-                                    let error = json!([{ "message": message, "extensions": {"code": "RATE_LIMITED"} }]);
-                                    let payload = if self.legacy { error[0].clone() } else { error };
-                                    let _ = out.try_send(Self::text(json!({"type": "error", "id": id, "payload": payload})));
-                                    continue;
-                                }
-                            };
-                            let outlet = Outlet { out: out.clone(), ended: ended_tx.clone(), slow: slow_tx.clone() };
-                            let task = self.spawn_subscription(id.clone(), request, viewer, lease, outlet);
-                            subscriptions.insert(id, task);
-                        }
-                        ClientMessage::Complete { id } => {
-                            if let Some(task) = id.and_then(|id| subscriptions.remove(&id)) {
-                                task.abort();
-                            }
-                        }
+                    if let Err(reason) = self.on_text(&mut live, &text, expiry.as_mut()).await {
+                        break reason;
                     }
                 }
             }
         };
-        for (_, task) in subscriptions.drain() {
+        self.finish(live, reason, writer).await;
+    }
+
+    /// One text message from the client; `Err` ends the socket with that close.
+    async fn on_text(
+        &self,
+        live: &mut Live,
+        text: &str,
+        expiry: Pin<&mut Sleep>,
+    ) -> Result<(), Close> {
+        match read_message(text, self.legacy, self.limits.max_message_bytes)? {
+            ClientMessage::Init(payload) => self.on_init(live, &payload, expiry).await,
+            ClientMessage::Ping => {
+                let _ = live
+                    .outlet
+                    .out
+                    .try_send(Self::text(json!({"type": "pong"})));
+                Ok(())
+            }
+            ClientMessage::Pong => Ok(()),
+            ClientMessage::Terminate => Err(close(1000, "terminated")),
+            ClientMessage::Subscribe { id, payload } => self.on_subscribe(live, id, payload),
+            ClientMessage::Complete { id } => {
+                if let Some(task) = id.and_then(|id| live.subscriptions.remove(&id)) {
+                    task.abort();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `connection_init`: authenticates once, takes the user's socket lease and arms the
+    /// token's expiry and revocation watch.
+    async fn on_init(
+        &self,
+        live: &mut Live,
+        payload: &Value,
+        expiry: Pin<&mut Sleep>,
+    ) -> Result<(), Close> {
+        if live.viewer.is_some() {
+            return Err(close(4429, "Too many initialisation requests"));
+        }
+        let (viewer, token) = match self.authenticate(payload).await {
+            Ok(found) => found,
+            Err(e) => {
+                if self.legacy {
+                    let error =
+                        json!({"type": "connection_error", "payload": {"message": e.to_string()}});
+                    let _ = live.outlet.out.try_send(Self::text(error));
+                }
+                return Err(close(4403, "Forbidden"));
+            }
+        };
+        let Some(lease) = self.quotas.open_for(&viewer) else {
+            metrics::counter!("reelgraph_ws_refused_total", "reason" => "user").increment(1);
+            return Err(close(
+                1013,
+                format!(
+                    "at most {} sockets per user; close some and try again later",
+                    self.quotas.limits.sockets_per_client
+                ),
+            ));
+        };
+        live.user_lease = lease;
+        if let Viewer::User {
+            expires_at,
+            session,
+            ..
+        } = &viewer
+        {
+            live.revocation = Some(self.sessions.register(*session));
+            let left = (*expires_at - chrono::Utc::now().timestamp()).max(0) as u64;
+            expiry.reset(tokio::time::Instant::now() + Duration::from_secs(left));
+        }
+        live.viewer = Some(viewer);
+        live.token = token;
+        let _ = live
+            .outlet
+            .out
+            .try_send(Self::text(json!({"type": "connection_ack"})));
+        Ok(())
+    }
+
+    /// `subscribe`: starts the subscription, or answers with an `error` message when the
+    /// socket's or the client's limit of subscriptions is reached.
+    fn on_subscribe(
+        &self,
+        live: &mut Live,
+        id: Option<String>,
+        payload: Value,
+    ) -> Result<(), Close> {
+        let Some(viewer) = live.viewer.clone() else {
+            return Err(close(4401, "Unauthorized"));
+        };
+        let Some(id) = id.filter(|id| !id.is_empty()) else {
+            return Err(close(4400, "a subscribe message needs an id"));
+        };
+        if live.subscriptions.contains_key(&id) {
+            return Err(close(4409, format!("Subscriber for {id} already exists")));
+        }
+        let Some(request) = subscribe_request(payload) else {
+            return Err(close(
+                4400,
+                "the subscribe payload is not a GraphQL request",
+            ));
+        };
+        let refusal = if live.subscriptions.len() >= self.limits.max_subscriptions {
+            Err(format!(
+                "at most {} subscriptions per socket",
+                self.limits.max_subscriptions
+            ))
+        } else {
+            self.quotas.subscribe(&viewer).ok_or_else(|| {
+                format!(
+                    "at most {} subscriptions per {} across all sockets",
+                    self.quotas.limits.subscriptions_per_client,
+                    if viewer.user_id().is_some() {
+                        "user"
+                    } else {
+                        "address"
+                    },
+                )
+            })
+        };
+        let lease = match refusal {
+            Ok(lease) => lease,
+            Err(message) => {
+                let error = json!([{ "message": message, "extensions": {"code": "RATE_LIMITED"} }]);
+                let payload = if self.legacy { error[0].clone() } else { error };
+                let message = json!({"type": "error", "id": id, "payload": payload});
+                let _ = live.outlet.out.try_send(Self::text(message));
+                return Ok(());
+            }
+        };
+        let task = self.spawn_subscription(id.clone(), request, viewer, lease, live.outlet.clone());
+        live.subscriptions.insert(id, task);
+        Ok(())
+    }
+
+    /// Ends the socket: subscriptions stop, the close frame (if any) is queued, and the
+    /// client's counts go back at once; a peer that stopped reading gets a few seconds for
+    /// the close frame, not as long as TCP would wait.
+    async fn finish(mut self, mut live: Live, reason: Close, mut writer: JoinHandle<()>) {
+        for (_, task) in live.subscriptions.drain() {
             task.abort();
         }
         if let Some((code, reason)) = reason {
-            let _ = out.try_send(Message::Close(Some((CloseCode::from(code), reason))));
+            let _ = live
+                .outlet
+                .out
+                .try_send(Message::Close(Some((CloseCode::from(code), reason))));
         }
-        drop(out);
-        // The client's counts go back now; a peer that stopped reading gets a few seconds
-        // for the close frame, not as long as TCP would wait.
-        drop(_user_lease);
+        drop(live);
         self.address_lease = None;
-        let mut writer = writer;
         if tokio::time::timeout(Duration::from_secs(5), &mut writer)
             .await
             .is_err()
@@ -389,7 +469,7 @@ impl Session {
         viewer: Viewer,
         lease: Lease,
         outlet: Outlet,
-    ) -> tokio::task::JoinHandle<()> {
+    ) -> JoinHandle<()> {
         let Outlet { out, ended, slow } = outlet;
         let schema = self.schema.clone();
         let state = self.state.clone();

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::api::ApiState;
 use crate::domain::clock;
-use crate::infra::media::{mime_of, FolderStore, UrlError};
+use crate::infra::media::{mime_of, FolderStore, UploadGrant, UrlError};
 
 #[derive(Deserialize)]
 pub struct UploadQuery {
@@ -60,72 +60,20 @@ pub async fn upload_media(
         Ok(g) => g,
         Err(e) => return refused(e),
     };
-    let sent_type = req.header(header::CONTENT_TYPE).unwrap_or_default();
-    if !sent_type.eq_ignore_ascii_case(&grant.content_type) {
-        return plain(
-            StatusCode::BAD_REQUEST,
-            &format!("Content-Type must be {}", grant.content_type),
-        );
-    }
-    let Some(length) = req
-        .header(header::CONTENT_LENGTH)
-        .and_then(|l| l.parse::<u64>().ok())
-    else {
-        return plain(StatusCode::LENGTH_REQUIRED, "uploads need a Content-Length");
+    let length = match declared_length(req, &grant) {
+        Ok(length) => length,
+        Err(response) => return response,
     };
-    if length > grant.max_bytes {
-        return plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!(
-                "at most {} bytes may be uploaded with this URL",
-                grant.max_bytes
-            ),
-        );
-    }
-    if store.path_of(&key).exists() {
+    if tokio::fs::try_exists(store.path_of(&key))
+        .await
+        .unwrap_or(false)
+    {
         return plain(StatusCode::CONFLICT, "this object was already uploaded");
     }
     let partial = store.partial_path();
-    let result = async {
-        let mut file = tokio::fs::File::create(&partial).await?;
-        let mut reader = body.into_async_read().take(length + 1);
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut written = 0u64;
-        loop {
-            let n = reader.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            written += n as u64;
-            if written > length {
-                return Ok::<_, std::io::Error>(Err(plain(
-                    StatusCode::BAD_REQUEST,
-                    "the body is longer than its Content-Length",
-                )));
-            }
-            file.write_all(&buf[..n]).await?;
-        }
-        if written < length {
-            return Ok(Err(plain(
-                StatusCode::BAD_REQUEST,
-                "the body ended before its Content-Length",
-            )));
-        }
-        file.sync_all().await?;
-        Ok(Ok(()))
-    }
-    .await;
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(response)) => {
-            let _ = tokio::fs::remove_file(&partial).await;
-            return response;
-        }
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&partial).await;
-            tracing::warn!(error = %e, "upload interrupted");
-            return plain(StatusCode::BAD_REQUEST, "the upload was interrupted");
-        }
+    if let Err(response) = receive(body, length, &partial).await {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return response;
     }
     // An upload that finishes long after its URL expired may already have been swept as
     // abandoned: storing it now would leave an object nothing refers to.
@@ -145,6 +93,75 @@ pub async fn upload_media(
             plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
     }
+}
+
+/// The body's length, when its Content-Type is the one signed and its Content-Length
+/// fits the URL's limit.
+// The refusal is the handler's answer, built once and returned at once.
+#[allow(clippy::result_large_err)]
+fn declared_length(req: &Request, grant: &UploadGrant) -> Result<u64, Response> {
+    let sent_type = req.header(header::CONTENT_TYPE).unwrap_or_default();
+    if !sent_type.eq_ignore_ascii_case(&grant.content_type) {
+        return Err(plain(
+            StatusCode::BAD_REQUEST,
+            &format!("Content-Type must be {}", grant.content_type),
+        ));
+    }
+    let Some(length) = req
+        .header(header::CONTENT_LENGTH)
+        .and_then(|l| l.parse::<u64>().ok())
+    else {
+        return Err(plain(
+            StatusCode::LENGTH_REQUIRED,
+            "uploads need a Content-Length",
+        ));
+    };
+    if length > grant.max_bytes {
+        return Err(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "at most {} bytes may be uploaded with this URL",
+                grant.max_bytes
+            ),
+        ));
+    }
+    Ok(length)
+}
+
+/// Writes exactly `length` bytes of the body to `partial` and syncs it; a body longer or
+/// shorter than that, or one that breaks off, is refused (the caller removes the file).
+async fn receive(body: Body, length: u64, partial: &std::path::Path) -> Result<(), Response> {
+    let interrupted = |e: std::io::Error| {
+        tracing::warn!(error = %e, "upload interrupted");
+        plain(StatusCode::BAD_REQUEST, "the upload was interrupted")
+    };
+    let mut file = tokio::fs::File::create(partial)
+        .await
+        .map_err(interrupted)?;
+    let mut reader = body.into_async_read().take(length + 1);
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut written = 0u64;
+    loop {
+        let n = reader.read(&mut buf).await.map_err(interrupted)?;
+        if n == 0 {
+            break;
+        }
+        written += n as u64;
+        if written > length {
+            return Err(plain(
+                StatusCode::BAD_REQUEST,
+                "the body is longer than its Content-Length",
+            ));
+        }
+        file.write_all(&buf[..n]).await.map_err(interrupted)?;
+    }
+    if written < length {
+        return Err(plain(
+            StatusCode::BAD_REQUEST,
+            "the body ended before its Content-Length",
+        ));
+    }
+    file.sync_all().await.map_err(interrupted)
 }
 
 /// Serves a stored file (with Range, ETag and Last-Modified) to a valid signed URL.

@@ -2,12 +2,12 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use search_index::SortBy;
 
 use crate::api::context::ContextExt;
 use crate::api::error::{to_gql, GqlResultExt};
 use crate::api::video::types::{PageInfo, VideoView};
 use crate::app::search::{SearchFilterInput, SearchHit, SearchInput, SearchPage};
+use crate::domain::search::SearchSort;
 use crate::domain::DomainError;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
@@ -20,12 +20,12 @@ pub enum GqlSearchSort {
     MostLiked,
 }
 
-impl From<GqlSearchSort> for SortBy {
+impl From<GqlSearchSort> for SearchSort {
     fn from(s: GqlSearchSort) -> Self {
         match s {
-            GqlSearchSort::Relevance => SortBy::Relevance,
-            GqlSearchSort::Newest => SortBy::Newest,
-            GqlSearchSort::MostLiked => SortBy::MostLiked,
+            GqlSearchSort::Relevance => SearchSort::Relevance,
+            GqlSearchSort::Newest => SearchSort::Newest,
+            GqlSearchSort::MostLiked => SearchSort::MostLiked,
         }
     }
 }
@@ -96,7 +96,7 @@ impl SearchHitView {
 /// are computed only when selected.
 pub struct SearchConnection(SearchPage);
 
-fn counts(list: &[search_index::FacetCount]) -> Vec<FacetCount> {
+fn counts(list: &[crate::domain::search::FacetCount]) -> Vec<FacetCount> {
     list.iter()
         .map(|c| FacetCount {
             value: c.value.clone(),

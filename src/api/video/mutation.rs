@@ -4,7 +4,8 @@ use super::types::{CreateVideoInput, UpdateVideoInput, VideoStats, VideoView};
 use crate::api::context::ContextExt;
 use crate::api::error::GqlResultExt;
 use crate::api::input::patch;
-use crate::app::videos::{CreateVideo, UpdateVideo};
+use crate::app::videos::CreateVideo;
+use crate::domain::video::VideoChanges;
 use crate::domain::VideoId;
 
 #[derive(Default)]
@@ -44,7 +45,7 @@ impl VideoMutation {
         id: ID,
         input: UpdateVideoInput,
     ) -> async_graphql::Result<VideoView> {
-        let input = UpdateVideo {
+        let changes = VideoChanges {
             title: input.title,
             description: patch(input.description),
             categories: input.categories,
@@ -57,7 +58,7 @@ impl VideoMutation {
         Ok(VideoView(
             ctx.state()
                 .videos
-                .update(ctx.viewer(), video_id(&id)?, input)
+                .update(ctx.viewer(), video_id(&id)?, changes)
                 .await
                 .gql()?,
         ))

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub mod processing;
 mod sweeps;
 
 use super::VideoService;
@@ -13,9 +14,9 @@ use crate::domain::clock;
 use crate::domain::error::DomainResult;
 use crate::domain::events::Event;
 use crate::domain::media::{
-    clean_filename, sniff, AcceptedUpload, Format, Job, JobQueue, MediaKind, MediaRepository,
-    MediaStore, NewJob, QueueMetrics, SignedRequest, Upload, UploadLimits, JOB_KIND_PROCESS_MEDIA,
-    SNIFF_BYTES,
+    clean_filename, sniff, AcceptedUpload, Format, Job, JobQueue, JobRepository, MediaKind,
+    MediaStore, NewJob, QueueMetrics, SignedRequest, Upload, UploadLimits, UploadRepository,
+    JOB_KIND_PROCESS_MEDIA, SNIFF_BYTES,
 };
 use crate::domain::user::Permission;
 use crate::domain::video::{can_be_edited_by, Video, VideoStatus};
@@ -38,7 +39,8 @@ pub const UPLOAD_FINISH_GRACE: Duration = Duration::from_secs(120);
 
 pub struct MediaService {
     pub videos: Arc<VideoService>,
-    pub repo: Arc<dyn MediaRepository>,
+    pub uploads: Arc<dyn UploadRepository>,
+    pub jobs: Arc<dyn JobRepository>,
     pub store: Arc<dyn MediaStore>,
     pub queue: Arc<dyn JobQueue>,
     pub limits: UploadLimits,
@@ -150,7 +152,7 @@ impl MediaService {
             .store
             .upload_request(&upload.object_key, format.mime, max, expires_at)
             .await?;
-        self.repo.create_upload(upload.clone()).await?;
+        self.uploads.create_upload(upload.clone()).await?;
         Ok(UploadTicket { upload, request })
     }
 
@@ -159,7 +161,7 @@ impl MediaService {
     pub async fn complete_upload(&self, viewer: &Viewer, id: UploadId) -> DomainResult<Video> {
         let (user, _) = viewer.require_user()?;
         let upload = self
-            .repo
+            .uploads
             .upload(id)
             .await?
             .ok_or(DomainError::NotFound("upload"))?;
@@ -237,7 +239,7 @@ impl MediaService {
             max_attempts: self.max_attempts,
         });
         let (video, job) = self
-            .repo
+            .uploads
             .accept_upload(AcceptedUpload {
                 upload,
                 content_type: content_type.to_owned(),
@@ -303,7 +305,7 @@ impl MediaService {
         };
         // The record first, so an object whose store step fails midway is still known
         // (and swept with the other abandoned uploads).
-        self.repo.create_upload(upload.clone()).await?;
+        self.uploads.create_upload(upload.clone()).await?;
         self.store
             .put_file(&upload.object_key, format.mime, file.content)
             .await?;
@@ -315,10 +317,10 @@ impl MediaService {
     pub async fn retry(&self, viewer: &Viewer, video_id: VideoId) -> DomainResult<Job> {
         self.videos.editable(viewer, video_id).await?;
         let job =
-            self.repo.latest_job(video_id).await?.ok_or_else(|| {
+            self.jobs.latest_job(video_id).await?.ok_or_else(|| {
                 DomainError::Conflict("this video has no processing to retry".into())
             })?;
-        let job = self.repo.requeue(job.id, clock::now()).await?;
+        let job = self.jobs.requeue(job.id, clock::now()).await?;
         self.announce_queued(&job).await;
         if let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await {
             // Committed as QUEUED: the sweeper hands it out if this push was lost.
@@ -350,7 +352,7 @@ impl MediaService {
     pub async fn job(&self, viewer: &Viewer, id: JobId) -> DomainResult<Option<Job>> {
         let (user, _) = viewer.require_user()?;
         Ok(self
-            .repo
+            .jobs
             .job(id)
             .await?
             .filter(|j| j.owner_id == user || viewer.can(Permission::ManageAnyVideo)))
@@ -369,7 +371,7 @@ impl MediaService {
         if !can_be_edited_by(video, viewer) {
             return Ok(None);
         }
-        self.repo.latest_job(video.id).await
+        self.jobs.latest_job(video.id).await
     }
 
     /// Checks that the viewer may follow a video's processing (its owner and admins).
@@ -390,7 +392,7 @@ impl MediaService {
     /// Queue counts, for users who can upload and admins.
     pub async fn queue_metrics(&self, viewer: &Viewer) -> DomainResult<QueueMetrics> {
         viewer.require(Permission::ManageOwnVideos, "see the processing queue")?;
-        self.repo.queue_metrics(self.concurrency).await
+        self.jobs.queue_metrics(self.concurrency).await
     }
 
     /// A signed URL to the video's media: for viewers who may see the video once it is

@@ -17,8 +17,8 @@ impl MediaService {
         let before =
             now - chrono::Duration::from_std(STALLED_AFTER).map_err(DomainError::internal)?;
         let mut pushed = 0;
-        for job in self.repo.stalled_since(before, 100).await? {
-            let Some(job) = self.repo.requeue_stalled(&job, now).await? else {
+        for job in self.jobs.stalled_since(before, 100).await? {
+            let Some(job) = self.jobs.requeue_stalled(&job, now).await? else {
                 continue;
             };
             match self.queue.enqueue(&job, std::time::Duration::ZERO).await {
@@ -35,7 +35,7 @@ impl MediaService {
     pub async fn remove_abandoned_uploads(&self) -> DomainResult<usize> {
         let before = clock::now()
             - chrono::Duration::from_std(ABANDONED_AFTER).map_err(DomainError::internal)?;
-        let abandoned = self.repo.abandoned_uploads(before, 100).await?;
+        let abandoned = self.uploads.abandoned_uploads(before, 100).await?;
         let keys: Vec<(&str, Option<UploadId>)> = abandoned
             .iter()
             .map(|u| (u.object_key.as_str(), Some(u.id)))
@@ -49,7 +49,7 @@ impl MediaService {
     pub async fn remove_released_objects(&self) -> DomainResult<usize> {
         let before = clock::now()
             - chrono::Duration::from_std(READ_URL_TTL).map_err(DomainError::internal)?;
-        let released = self.repo.released_before(before, 100).await?;
+        let released = self.uploads.released_before(before, 100).await?;
         let keys: Vec<(&str, Option<UploadId>)> =
             released.iter().map(|k| (k.as_str(), None)).collect();
         Ok(self.remove_objects(&keys).await)
@@ -63,8 +63,8 @@ impl MediaService {
             let done = async {
                 self.store.delete(key).await?;
                 match upload {
-                    Some(id) => self.repo.delete_upload(*id).await,
-                    None => self.repo.forget_released(key).await,
+                    Some(id) => self.uploads.delete_upload(*id).await,
+                    None => self.uploads.forget_released(key).await,
                 }
             };
             match done.await {

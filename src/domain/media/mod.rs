@@ -7,5 +7,6 @@ mod ports;
 pub use files::{clean_filename, sniff, Format, MediaKind, UploadLimits, SNIFF_BYTES};
 pub use job::{Job, JobStatus, MediaFacts, NewJob, QueueMetrics, JOB_KIND_PROCESS_MEDIA};
 pub use ports::{
-    AcceptedUpload, JobQueue, MediaRepository, MediaStore, NewUpload, SignedRequest, Upload,
+    AcceptedUpload, JobQueue, JobRepository, JobRunner, MediaStore, MediaTools, NewUpload, Probed,
+    SignedRequest, Upload, UploadRepository, VideoStream,
 };

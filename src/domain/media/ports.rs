@@ -1,10 +1,17 @@
-use std::path::PathBuf;
+//! The media ports: where bytes live ([`MediaStore`]), the records of uploads and jobs
+//! ([`UploadRepository`], [`JobRepository`]), the queue that runs jobs ([`JobQueue`],
+//! delivering to a [`JobRunner`]) and the programs that read media ([`MediaTools`]).
+//! Every method that can fail returns a [`DomainError`](crate::domain::DomainError)
+//! whose code the API maps to the wire; `NotFound` and `Conflict` are the cases callers
+//! handle, anything else is UNAVAILABLE or INTERNAL.
+
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Job, JobStatus, MediaFacts, MediaKind, NewJob, QueueMetrics};
+use super::{Format, Job, JobStatus, MediaFacts, MediaKind, NewJob, QueueMetrics};
 use crate::domain::error::DomainResult;
 use crate::domain::video::Video;
 use crate::domain::{JobId, UploadId, UserId, VideoId};
@@ -81,15 +88,34 @@ pub struct AcceptedUpload {
     pub now: DateTime<Utc>,
 }
 
+/// Upload tickets, accepted uploads and objects nothing points at any more.
 #[async_trait]
-pub trait MediaRepository: Send + Sync {
+pub trait UploadRepository: Send + Sync {
     async fn create_upload(&self, upload: NewUpload) -> DomainResult<()>;
     async fn upload(&self, id: UploadId) -> DomainResult<Option<Upload>>;
     /// In one transaction: marks the upload completed (`Conflict` when it already was),
     /// records a version with the media key, points the video at the new media (video
     /// media sets status PROCESSING), records the job and releases the object it replaced
-    /// (see [`MediaRepository::released_before`]). Returns the video and the job.
+    /// (see [`UploadRepository::released_before`]). Returns the video and the job.
     async fn accept_upload(&self, accepted: AcceptedUpload) -> DomainResult<(Video, Option<Job>)>;
+    /// Tickets that expired before `before` without being completed.
+    async fn abandoned_uploads(
+        &self,
+        before: DateTime<Utc>,
+        limit: u64,
+    ) -> DomainResult<Vec<Upload>>;
+    async fn delete_upload(&self, id: UploadId) -> DomainResult<()>;
+    /// Stored objects released (replaced, or never used) before `before`, oldest first.
+    async fn released_before(&self, before: DateTime<Utc>, limit: u64)
+        -> DomainResult<Vec<String>>;
+    /// Forgets a released object once it is deleted from the store.
+    async fn forget_released(&self, key: &str) -> DomainResult<()>;
+}
+
+/// Processing jobs as users see them (status, attempts, stage, progress, error), each
+/// change also written to the job's video unless newer media replaced the job's.
+#[async_trait]
+pub trait JobRepository: Send + Sync {
     async fn job(&self, id: JobId) -> DomainResult<Option<Job>>;
     async fn latest_job(&self, video: VideoId) -> DomainResult<Option<Job>>;
     /// Starts an attempt: QUEUED, FAILED or (after a crash) RUNNING becomes RUNNING with one
@@ -132,18 +158,6 @@ pub trait MediaRepository: Send + Sync {
     /// A stalled job back to QUEUED with a new `updated_at` (so its next task is a new
     /// one); `None` when the job moved on meanwhile.
     async fn requeue_stalled(&self, job: &Job, now: DateTime<Utc>) -> DomainResult<Option<Job>>;
-    /// Tickets that expired before `before` without being completed.
-    async fn abandoned_uploads(
-        &self,
-        before: DateTime<Utc>,
-        limit: u64,
-    ) -> DomainResult<Vec<Upload>>;
-    async fn delete_upload(&self, id: UploadId) -> DomainResult<()>;
-    /// Stored objects released (replaced, or never used) before `before`, oldest first.
-    async fn released_before(&self, before: DateTime<Utc>, limit: u64)
-        -> DomainResult<Vec<String>>;
-    /// Forgets a released object once it is deleted from the store.
-    async fn forget_released(&self, key: &str) -> DomainResult<()>;
     /// Counts by status, and the mean run time of recent successes.
     async fn queue_metrics(&self, concurrency: usize) -> DomainResult<QueueMetrics>;
 }
@@ -153,4 +167,49 @@ pub trait MediaRepository: Send + Sync {
 pub trait JobQueue: Send + Sync {
     /// Runs `job` after `delay`. Pushing the same job in the same state twice runs it once.
     async fn enqueue(&self, job: &Job, delay: Duration) -> DomainResult<()>;
+}
+
+/// What a prober read from a media file.
+#[derive(Debug, Clone, Default)]
+pub struct Probed {
+    /// The first video stream, when there is one.
+    pub video: Option<VideoStream>,
+    /// The container's duration, when readable, finite and positive.
+    pub duration_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VideoStream {
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub codec: Option<String>,
+}
+
+/// The programs that read and render media (ffprobe and ffmpeg). `input` is where the
+/// object is: a local path, or a signed URL the program reads ranges of. An `Err` is the
+/// reason as the owner reads it, with `input` never in it.
+#[async_trait]
+pub trait MediaTools: Send + Sync {
+    /// Whether [`MediaTools::probe`] can run here.
+    fn can_probe(&self) -> bool;
+    /// Whether [`MediaTools::thumbnail`] can run here.
+    fn can_render(&self) -> bool;
+    /// The streams and duration of `input`, read as `format` (never as anything else).
+    async fn probe(&self, input: &str, format: &Format) -> Result<Probed, String>;
+    /// Writes one JPEG frame of `input`, taken `at_seconds` in, to `out`.
+    async fn thumbnail(
+        &self,
+        input: &str,
+        format: &Format,
+        at_seconds: f64,
+        out: &Path,
+    ) -> Result<(), String>;
+}
+
+/// Runs one attempt of a media job, given its id (the queue only delivers ids).
+#[async_trait]
+pub trait JobRunner: Send + Sync {
+    /// Errors of the attempt become the job's state; an `Err` here means that state could
+    /// not be recorded, and the queue should hand the task out again.
+    async fn run(&self, id: JobId) -> DomainResult<()>;
 }

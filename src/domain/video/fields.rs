@@ -1,7 +1,67 @@
 //! Value objects for the text a creator writes about a video.
 
+use super::VideoChanges;
 use crate::domain::text::clean;
 use crate::domain::DomainError;
+
+pub fn seo_title(raw: &str) -> Result<String, DomainError> {
+    clean(raw, "seoTitle", 1, 120, false)
+}
+
+pub fn seo_description(raw: &str) -> Result<String, DomainError> {
+    clean(raw, "seoDescription", 0, 320, false)
+}
+
+/// `Some(parsed)` of a present value, `None` of an absent one.
+fn optional<T>(
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, DomainError>,
+) -> Result<Option<T>, DomainError> {
+    raw.map(parse).transpose()
+}
+
+impl VideoChanges {
+    /// The edit as a client sent it, every field checked and cleaned as on creation; an
+    /// empty description clears it.
+    pub fn validated(self) -> Result<Self, DomainError> {
+        let clear_empty = |d: Option<String>| d.filter(|d| !d.is_empty());
+        Ok(Self {
+            title: optional(self.title.as_deref(), |t| {
+                Title::parse(t).map(Title::into_inner)
+            })?,
+            description: self
+                .description
+                .map(|d| {
+                    optional(d.as_deref(), |d| {
+                        Description::parse(d).map(Description::into_inner)
+                    })
+                })
+                .transpose()?
+                .map(clear_empty),
+            categories: self
+                .categories
+                .map(|c| Categories::parse(&c).map(Categories::into_inner))
+                .transpose()?,
+            tags: self
+                .tags
+                .map(|t| Tags::parse(&t).map(Tags::into_inner))
+                .transpose()?,
+            visibility: self.visibility,
+            seo_title: self
+                .seo_title
+                .map(|s| optional(s.as_deref(), seo_title))
+                .transpose()?,
+            seo_description: self
+                .seo_description
+                .map(|s| optional(s.as_deref(), seo_description))
+                .transpose()?,
+            seo_keywords: self
+                .seo_keywords
+                .map(|k| SeoKeywords::parse(&k).map(SeoKeywords::into_inner))
+                .transpose()?,
+        })
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Title(String);

@@ -10,6 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entities::{favorite, video};
+use super::outbox::IndexedWrite;
 use super::{db_err, Database};
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
@@ -70,8 +71,9 @@ fn of_user(user: UserId, kind: Option<TargetKind>) -> Select<favorite::Entity> {
     q
 }
 
-async fn bump_likes<C: ConnectionTrait>(
-    conn: &C,
+/// A video's favorite changed its like count: the count moves and the index hears of it.
+async fn bump_likes(
+    write: &mut IndexedWrite<'_>,
     kind: TargetKind,
     target: Uuid,
     delta: i64,
@@ -84,12 +86,10 @@ async fn bump_likes<C: ConnectionTrait>(
                 Expr::col(video::Column::LikeCount).add(delta),
             )
             .filter(video::Column::Id.eq(target))
-            .exec(conn)
+            .exec(write.txn())
             .await
             .map_err(db_err)?;
-        super::outbox::push(conn, Some(target), now)
-            .await
-            .map_err(db_err)?;
+        write.changed(target, now).await?;
     }
     Ok(())
 }
@@ -103,7 +103,7 @@ impl FavoriteRepository for SqlFavoriteRepository {
         target: Uuid,
         now: DateTime<Utc>,
     ) -> DomainResult<(Favorite, bool)> {
-        let txn = self.db.write().await.map_err(db_err)?;
+        let mut write = IndexedWrite::begin(&self.db).await?;
         let insert = Query::insert()
             .into_table(favorite::Entity)
             .columns([
@@ -129,42 +129,42 @@ impl FavoriteRepository for SqlFavoriteRepository {
                 .to_owned(),
             )
             .to_owned();
-        let added = txn.execute(&insert).await.map_err(db_err)?.rows_affected() == 1;
+        let added = write
+            .txn()
+            .execute(&insert)
+            .await
+            .map_err(db_err)?
+            .rows_affected()
+            == 1;
         if added {
-            bump_likes(&txn, kind, target, 1, now).await?;
+            bump_likes(&mut write, kind, target, 1, now).await?;
         }
         let row = favorite::Entity::find_by_id((user.as_uuid(), kind.as_str().to_owned(), target))
-            .one(&txn)
+            .one(write.txn())
             .await
             .map_err(db_err)?
             .ok_or_else(|| {
                 DomainError::internal(anyhow::anyhow!("favorite vanished inside its transaction"))
             })?;
-        txn.commit().await.map_err(db_err)?;
-        if added {
-            self.db.outbox_written();
-        }
+        write.commit().await?;
         Ok((favorite_from(row)?, added))
     }
 
     async fn remove(&self, user: UserId, kind: TargetKind, target: Uuid) -> DomainResult<bool> {
-        let txn = self.db.write().await.map_err(db_err)?;
+        let mut write = IndexedWrite::begin(&self.db).await?;
         let removed = favorite::Entity::delete_many()
             .filter(favorite::Column::UserId.eq(user.as_uuid()))
             .filter(favorite::Column::TargetKind.eq(kind.as_str()))
             .filter(favorite::Column::TargetId.eq(target))
-            .exec(&txn)
+            .exec(write.txn())
             .await
             .map_err(db_err)?
             .rows_affected
             == 1;
         if removed {
-            bump_likes(&txn, kind, target, -1, clock::now()).await?;
+            bump_likes(&mut write, kind, target, -1, clock::now()).await?;
         }
-        txn.commit().await.map_err(db_err)?;
-        if removed {
-            self.db.outbox_written();
-        }
+        write.commit().await?;
         Ok(removed)
     }
 

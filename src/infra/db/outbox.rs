@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Order, Query};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 use uuid::Uuid;
 
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -43,6 +43,45 @@ pub(crate) async fn push<C: ConnectionTrait>(
         .map_err(|e| DbErr::Custom(e.to_string()))?
         .to_owned();
     conn.execute(&insert).await.map(|_| ())
+}
+
+/// A write transaction whose changes to videos the search replicas must see: each
+/// [`IndexedWrite::changed`] adds an outbox row inside the transaction, and the commit
+/// wakes this instance's indexer, so neither can be forgotten.
+pub(crate) struct IndexedWrite<'a> {
+    db: &'a Database,
+    txn: DatabaseTransaction,
+    changed: bool,
+}
+
+impl<'a> IndexedWrite<'a> {
+    pub(crate) async fn begin(db: &'a Database) -> DomainResult<Self> {
+        Ok(Self {
+            db,
+            txn: db.write().await.map_err(db_err)?,
+            changed: false,
+        })
+    }
+
+    /// The transaction, for the statements of the change.
+    pub(crate) fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Records that `video` changed.
+    pub(crate) async fn changed(&mut self, video: Uuid, now: DateTime<Utc>) -> DomainResult<()> {
+        push(&self.txn, Some(video), now).await.map_err(db_err)?;
+        self.changed = true;
+        Ok(())
+    }
+
+    pub(crate) async fn commit(self) -> DomainResult<()> {
+        self.txn.commit().await.map_err(db_err)?;
+        if self.changed {
+            self.db.outbox_written();
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,8 @@ use sea_orm::{
 
 use super::convert::{to_json_list, video_from};
 use super::entities::{video, video_category, video_tag, video_version, video_view};
-use super::{db_err, outbox, Database};
+use super::outbox::IndexedWrite;
+use super::{db_err, Database};
 use crate::domain::error::DomainResult;
 use crate::domain::page::Page;
 use crate::domain::video::{
@@ -204,7 +205,8 @@ fn after_condition(sort: VideoSort, key: &SortKey) -> DomainResult<Condition> {
 impl VideoRepository for SqlVideoRepository {
     async fn create(&self, new: NewVideo) -> DomainResult<Video> {
         let id = new.id.as_uuid();
-        let txn = self.db.write().await.map_err(db_err)?;
+        let mut write = IndexedWrite::begin(&self.db).await?;
+        let txn = write.txn();
         let model = video::ActiveModel {
             id: Set(id),
             owner_id: Set(new.owner_id.as_uuid()),
@@ -222,16 +224,13 @@ impl VideoRepository for SqlVideoRepository {
             ..Default::default()
         };
         let row = video::Entity::insert(model)
-            .exec_with_returning(&txn)
+            .exec_with_returning(txn)
             .await
             .map_err(db_err)?;
-        replace_labels(&txn, id, Some(&new.tags), Some(&new.categories)).await?;
-        add_version(&txn, id, "created", new.owner_id, new.now, None).await?;
-        outbox::push(&txn, Some(id), new.now)
-            .await
-            .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
-        self.db.outbox_written();
+        replace_labels(txn, id, Some(&new.tags), Some(&new.categories)).await?;
+        add_version(txn, id, "created", new.owner_id, new.now, None).await?;
+        write.changed(id, new.now).await?;
+        write.commit().await?;
         video_from(row)
     }
 
@@ -253,10 +252,11 @@ impl VideoRepository for SqlVideoRepository {
         now: DateTime<Utc>,
     ) -> DomainResult<Video> {
         let uuid = id.as_uuid();
-        let txn = self.db.write().await.map_err(db_err)?;
+        let mut write = IndexedWrite::begin(&self.db).await?;
+        let txn = write.txn();
         let exists = video::Entity::find_by_id(uuid)
             .filter(video::Column::DeletedAt.is_null())
-            .count(&txn)
+            .count(txn)
             .await
             .map_err(db_err)?;
         if exists == 0 {
@@ -291,18 +291,17 @@ impl VideoRepository for SqlVideoRepository {
         if let Some(v) = &changes.seo_keywords {
             model.seo_keywords = Set(to_json_list(v));
         }
-        let row = model.update(&txn).await.map_err(db_err)?;
+        let row = model.update(txn).await.map_err(db_err)?;
         replace_labels(
-            &txn,
+            txn,
             uuid,
             changes.tags.as_deref(),
             changes.categories.as_deref(),
         )
         .await?;
-        add_version(&txn, uuid, &changed.join(", "), by, now, None).await?;
-        outbox::push(&txn, Some(uuid), now).await.map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
-        self.db.outbox_written();
+        add_version(txn, uuid, &changed.join(", "), by, now, None).await?;
+        write.changed(uuid, now).await?;
+        write.commit().await?;
         video_from(row)
     }
 
@@ -318,38 +317,34 @@ impl VideoRepository for SqlVideoRepository {
             updated_at: Set(now),
             ..Default::default()
         };
-        let txn = self.db.write().await.map_err(db_err)?;
-        let row = match model.update(&txn).await {
+        let mut write = IndexedWrite::begin(&self.db).await?;
+        let txn = write.txn();
+        let row = match model.update(txn).await {
             Ok(row) => row,
             Err(sea_orm::DbErr::RecordNotUpdated) => return Err(DomainError::NotFound("video")),
             Err(err) => return Err(db_err(err)),
         };
-        outbox::push(&txn, Some(row.id), now)
-            .await
-            .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
-        self.db.outbox_written();
+        write.changed(row.id, now).await?;
+        write.commit().await?;
         video_from(row)
     }
 
     async fn soft_delete(&self, id: VideoId, now: DateTime<Utc>) -> DomainResult<()> {
-        let txn = self.db.write().await.map_err(db_err)?;
+        let mut write = IndexedWrite::begin(&self.db).await?;
+        let txn = write.txn();
         let res = video::Entity::update_many()
             .col_expr(video::Column::DeletedAt, Expr::value(now))
             .col_expr(video::Column::UpdatedAt, Expr::value(now))
             .filter(video::Column::Id.eq(id.as_uuid()))
             .filter(video::Column::DeletedAt.is_null())
-            .exec(&txn)
+            .exec(txn)
             .await
             .map_err(db_err)?;
         if res.rows_affected == 0 {
             return Err(DomainError::NotFound("video"));
         }
-        outbox::push(&txn, Some(id.as_uuid()), now)
-            .await
-            .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
-        self.db.outbox_written();
+        write.changed(id.as_uuid(), now).await?;
+        write.commit().await?;
         Ok(())
     }
 
@@ -452,7 +447,7 @@ impl VideoRepository for SqlVideoRepository {
         window_start: DateTime<Utc>,
     ) -> DomainResult<(i64, i64)> {
         let uuid = id.as_uuid();
-        let txn = self.db.write().await.map_err(db_err)?;
+        let mut write = IndexedWrite::begin(&self.db).await?;
         // Inserted, or updated because the last counted view is older than the window:
         // either way exactly one row is affected and the view counts.
         let upsert = Query::insert()
@@ -474,7 +469,13 @@ impl VideoRepository for SqlVideoRepository {
                     .to_owned(),
             )
             .to_owned();
-        let counted = txn.execute(&upsert).await.map_err(db_err)?.rows_affected() > 0;
+        let counted = write
+            .txn()
+            .execute(&upsert)
+            .await
+            .map_err(db_err)?
+            .rows_affected()
+            > 0;
         if counted {
             video::Entity::update_many()
                 .col_expr(
@@ -482,23 +483,20 @@ impl VideoRepository for SqlVideoRepository {
                     Expr::col(video::Column::ViewCount).add(1),
                 )
                 .filter(video::Column::Id.eq(uuid))
-                .exec(&txn)
+                .exec(write.txn())
                 .await
                 .map_err(db_err)?;
-            outbox::push(&txn, Some(uuid), now).await.map_err(db_err)?;
+            write.changed(uuid, now).await?;
         }
         let counts: Option<(i64, i64)> = video::Entity::find_by_id(uuid)
             .filter(video::Column::DeletedAt.is_null())
             .select_only()
             .columns([video::Column::ViewCount, video::Column::LikeCount])
             .into_tuple()
-            .one(&txn)
+            .one(write.txn())
             .await
             .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
-        if counted {
-            self.db.outbox_written();
-        }
+        write.commit().await?;
         counts.ok_or(DomainError::NotFound("video"))
     }
 }

@@ -7,8 +7,6 @@
 //! are ours: a failed attempt pushes a new task delayed by the backoff, so apalis runs
 //! every task once and its own retry logic stays out of the way.
 
-mod process;
-
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,10 +20,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-pub use process::{auto_thumbnail_key, MediaProcessor, Tools};
-
 use crate::domain::error::DomainResult;
-use crate::domain::media::{Job, JobQueue};
+use crate::domain::media::{Job, JobQueue, JobRunner};
 use crate::domain::{DomainError, JobId};
 
 const QUEUE: &str = "process_media";
@@ -140,9 +136,9 @@ impl ApalisQueue {
     /// Runs workers until `stop` completes. Each process registers under a name of its
     /// own, so after a crash another process (or the same one restarted) takes over the
     /// jobs of the dead one once two heartbeats are missed.
-    pub async fn run_workers(
+    pub async fn run_workers<R: JobRunner + 'static>(
         &self,
-        processor: Arc<MediaProcessor>,
+        processor: Arc<R>,
         concurrency: usize,
         stop: impl Future<Output = ()> + Send + 'static,
     ) {
@@ -156,7 +152,7 @@ impl ApalisQueue {
                 .backend(storage.poll_with_strategy(Strategy::new().interval(POLL_INTERVAL)))
                 .concurrency(concurrency.max(1))
                 .data(processor)
-                .build(handle)
+                .build(handle::<R>)
                 .run_until(stop)
                 .await
         });
@@ -166,9 +162,9 @@ impl ApalisQueue {
     }
 }
 
-async fn handle(
+async fn handle<R: JobRunner>(
     task: ProcessMediaTask,
-    processor: Data<Arc<MediaProcessor>>,
+    processor: Data<Arc<R>>,
 ) -> Result<(), BoxDynError> {
     let id = JobId::from_uuid(task.job_id);
     if let Err(e) = processor.run(id).await {

@@ -19,16 +19,13 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use async_trait::async_trait;
 use search_index::{Builder, Change, IndexHome, SearchIndex, VideoDoc};
 use uuid::Uuid;
 
-use crate::app::SearchEngine;
 use crate::domain::clock;
-use crate::domain::error::DomainResult;
 use crate::domain::video::{Video, Visibility};
 use crate::domain::VideoId;
-use crate::infra::db::{db_err, Database};
+use crate::infra::db::Database;
 
 /// How often the outbox is polled when nothing on this instance signals a write.
 const POLL: Duration = Duration::from_millis(250);
@@ -44,6 +41,8 @@ const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Videos read per page while rebuilding.
 const REBUILD_PAGE: u64 = 5_000;
+
+mod engine;
 
 /// The document for a video as it is now; deleted videos leave the index.
 pub fn change_for(video: &Video) -> Change {
@@ -528,21 +527,5 @@ impl Tailer {
             }
         }
         (fresh, next)
-    }
-}
-
-#[async_trait]
-impl SearchEngine for SearchReplica {
-    fn index(&self) -> SearchIndex {
-        self.current()
-    }
-
-    async fn sync(&self, timeout: Duration) -> DomainResult<bool> {
-        let head = self.db.outbox_head().await.map_err(db_err)?;
-        self.db.outbox_written();
-        Ok(self
-            .current()
-            .wait_for(u64::try_from(head).unwrap_or(0), timeout)
-            .await)
     }
 }
