@@ -212,7 +212,7 @@ pub fn with_request_data(
 #[derive(Clone)]
 pub struct RequestId(pub String);
 
-/// Around every GraphQL transport: gives the request its id and span, and records its
+/// Around `/graphql` and `/graphql/stream` (not the WebSocket route): gives the request its id and span, and records its
 /// duration, status and access log line once the handler answered (for a stream: once
 /// its headers are sent).
 pub async fn request_log<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {

@@ -56,7 +56,7 @@ impl From<String> for Failure {
     }
 }
 
-/// The object as the tools read it, and what the probe learnt of it.
+/// The object as the tools read it: its sniffed format and where it is.
 struct Source<'a> {
     format: &'a Format,
     /// A local path or a signed URL.

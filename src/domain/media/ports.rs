@@ -1,7 +1,8 @@
 //! The media ports: where bytes live ([`MediaStore`]), the records of uploads and jobs
 //! ([`UploadRepository`], [`JobRepository`]), the queue that runs jobs ([`JobQueue`],
 //! delivering to a [`JobRunner`]) and the programs that read media ([`MediaTools`]).
-//! Every method that can fail returns a [`DomainError`](crate::domain::DomainError)
+//! Every method that can fail (except [`MediaTools`]'s, whose errors are reasons for
+//! the owner) returns a [`DomainError`](crate::domain::DomainError)
 //! whose code the API maps to the wire; `NotFound` and `Conflict` are the cases callers
 //! handle, anything else is UNAVAILABLE or INTERNAL.
 
