@@ -12,7 +12,7 @@ use crate::domain::events::{Event, EventBus};
 use crate::domain::page::{clamp_first, Page};
 use crate::domain::user::Permission;
 use crate::domain::video::{
-    can_be_edited_by, is_visible_to, seo_description, seo_title, Categories, Description,
+    can_be_edited_by, is_visible_to, optional, seo_description, seo_title, Categories, Description,
     ListScope, NewVideo, SeoKeywords, SortKey, Tags, Title, Video, VideoChanges, VideoFilter,
     VideoRepository, VideoSort, VideoVersion, Visibility,
 };
@@ -37,13 +37,6 @@ pub struct CreateVideo {
     pub seo_title: Option<String>,
     pub seo_description: Option<String>,
     pub seo_keywords: Vec<String>,
-}
-
-fn optional<T>(
-    raw: Option<&str>,
-    parse: impl Fn(&str) -> DomainResult<T>,
-) -> DomainResult<Option<T>> {
-    raw.map(parse).transpose()
 }
 
 impl VideoService {

@@ -102,6 +102,18 @@ pub fn search_query(data: &[u8]) {
         return;
     };
     let text = String::from_utf8_lossy(text).into_owned();
+    let request = request_from(*flags, *first, *extra, text.clone());
+    let audience = request.audience;
+    check_pages(&text, request);
+    let rt = runtime();
+    match rt.block_on(search_index().suggest(text.clone(), 5, audience)) {
+        Ok(_) | Err(search_index::SearchError::Query(_)) => {}
+        Err(e) => panic!("suggestions for {text:?} failed: {e}"),
+    }
+}
+
+/// The request the three leading bytes describe, for `text`.
+fn request_from(flags: u8, first: u8, extra: u8, text: String) -> search_index::SearchRequest {
     let sort = match flags & 3 {
         0 => search_index::SortBy::Relevance,
         1 => search_index::SortBy::Newest,
@@ -128,12 +140,12 @@ pub fn search_query(data: &[u8]) {
         published_after_micros: (extra & 16 != 0).then_some(1_700_000_000_000_005),
     };
     let after = (extra & 32 != 0).then(|| search_index::Cursor {
-        primary: (f64::from(*first) - 128.0) * 0.37,
-        id: u128::from(*extra >> 6) * 3,
-        view: u64::from(*flags >> 6),
+        primary: (f64::from(first) - 128.0) * 0.37,
+        id: u128::from(extra >> 6) * 3,
+        view: u64::from(flags >> 6),
     });
-    let request = search_index::SearchRequest {
-        text: text.clone(),
+    search_index::SearchRequest {
+        text,
         filter,
         audience,
         sort,
@@ -142,7 +154,11 @@ pub fn search_query(data: &[u8]) {
         want_total: flags & 16 != 0,
         want_facets: flags & 32 != 0,
         want_highlights: flags & 64 != 0,
-    };
+    }
+}
+
+/// The hits come in the sort's order, and a next page promised is non-empty and new.
+fn check_pages(text: &str, request: search_index::SearchRequest) {
     let index = search_index();
     let rt = runtime();
     let page = match rt.block_on(index.search(request.clone())) {
@@ -178,9 +194,5 @@ pub fn search_query(data: &[u8]) {
             a.primary > b.primary || (a.primary == b.primary && a.id < b.id),
             "hits for {text:?} out of order: {a:?} before {b:?}"
         );
-    }
-    match rt.block_on(index.suggest(text.clone(), 5, audience)) {
-        Ok(_) | Err(search_index::SearchError::Query(_)) => {}
-        Err(e) => panic!("suggestions for {text:?} failed: {e}"),
     }
 }

@@ -1,6 +1,7 @@
 //! What arrives over HTTP and WebSocket: GraphQL requests on every HTTP transport and
 //! messages of both WebSocket protocols.
 
+use async_graphql::BatchRequest;
 use poem::http::Method;
 use poem::{Body, Request};
 
@@ -45,6 +46,15 @@ pub fn graphql_request(data: &[u8]) {
     } else {
         GetAllows::QueriesAndSubscriptions
     };
+    let transport = how % 3;
+    if let Some(batch) = accept(transport, rest, limit, get_allows) {
+        check_accepted(&batch, transport == 0, get_allows);
+    }
+}
+
+/// Reads `rest` as transport 0 (GET), 1 (JSON POST) or 2 (multipart POST); a refusal
+/// must be the client's fault.
+fn accept(transport: u8, rest: &[u8], limit: usize, get_allows: GetAllows) -> Option<BatchRequest> {
     let rt = runtime();
     let refused = |status: poem::http::StatusCode, message: &str| {
         assert!(
@@ -52,13 +62,12 @@ pub fn graphql_request(data: &[u8]) {
             "refused with {status}, not as the client's fault: {message}"
         );
     };
-    let transport = how % 3;
     let accepted = match transport {
         0 => {
             let Ok(uri) =
                 format!("/graphql?{}", String::from_utf8_lossy(rest)).parse::<poem::http::Uri>()
             else {
-                return; // hyper refuses such a request line before any handler
+                return None; // hyper refuses such a request line before any handler
             };
             let req = Request::builder().method(Method::GET).uri(uri).finish();
             rt.block_on(request::accept(&req, Body::empty(), limit, get_allows))
@@ -92,26 +101,29 @@ pub fn graphql_request(data: &[u8]) {
                 .map_err(|(status, _, message)| refused(status, &message))
         }
     };
-    let Ok(batch) = accepted else {
-        return;
-    };
+    accepted.ok()
+}
+
+/// What is accepted is a batch within bounds, goes through the shape limits, and over
+/// GET never runs a mutation (nor a subscription where GET may not open them).
+fn check_accepted(batch: &BatchRequest, over_get: bool, get_allows: GetAllows) {
+    use async_graphql::parser::types::OperationType;
     let requests: Vec<&async_graphql::Request> = batch.iter().collect();
     assert!(
         (1..=MAX_BATCH).contains(&requests.len()),
         "a batch of {} was accepted",
         requests.len()
     );
-    let _ = request::needs_no_token(&batch);
+    let _ = request::needs_no_token(batch);
     let _ = crate::api::limits::batch_hashing_mutations(requests.iter().map(|r| r.query.as_str()));
     for r in requests {
         let Ok(doc) = async_graphql::parser::parse_query(&r.query) else {
             continue;
         };
         let _ = crate::api::limits::refusal(&doc, 1000);
-        if transport != 0 {
+        if !over_get {
             continue;
         }
-        use async_graphql::parser::types::OperationType;
         if let Some(op) = executed_operation(&doc, r.operation_name.as_deref()) {
             let allowed = match op.ty {
                 OperationType::Query => true,

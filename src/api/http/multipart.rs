@@ -72,11 +72,12 @@ async fn read_json_part(field: multer::Field<'_>) -> Result<Vec<u8>, Rejection> 
     Ok(field.bytes().await.map_err(multer_error)?.to_vec())
 }
 
-pub(crate) async fn read_multipart(
+/// Checks the headers and opens the body with every size limit in place.
+fn open_multipart(
     req: &Request,
     body: Body,
     limits: MultipartLimits,
-) -> Result<BatchRequest, Rejection> {
+) -> Result<multer::Multipart<'static>, Rejection> {
     if !PREFLIGHT_HEADERS.iter().any(|h| req.header(*h).is_some()) {
         return Err(bad(
             "multipart requests must carry an Apollo-Require-Preflight header (protection against cross-site requests)",
@@ -108,11 +109,45 @@ pub(crate) async fn read_multipart(
             .for_field("operations", MAX_OPERATIONS_BYTES)
             .for_field("map", MAX_MAP_BYTES),
     );
-    let mut multipart =
-        multer::Multipart::with_constraints(body.into_bytes_stream(), boundary, constraints);
+    Ok(multer::Multipart::with_constraints(
+        body.into_bytes_stream(),
+        boundary,
+        constraints,
+    ))
+}
 
+type FileMap = HashMap<String, Vec<String>>;
+
+/// The `map` part, refused when it names more files (or places for them) than allowed.
+async fn read_map(field: multer::Field<'_>, limits: MultipartLimits) -> Result<FileMap, Rejection> {
+    let bytes = read_json_part(field).await?;
+    let parsed: FileMap = serde_json::from_slice(&bytes)
+        .map_err(|e| bad(format!("the map part is not a JSON object of paths: {e}")))?;
+    let paths: usize = parsed.values().map(Vec::len).sum();
+    if paths > limits.max_files * super::MAX_BATCH {
+        return Err(too_large(format!(
+            "the map names {paths} places for files; at most {} are accepted",
+            limits.max_files * super::MAX_BATCH
+        )));
+    }
+    if parsed.len() > limits.max_files {
+        return Err(too_large(format!(
+            "at most {} files may be sent in one request; the map names {}",
+            limits.max_files,
+            parsed.len()
+        )));
+    }
+    Ok(parsed)
+}
+
+pub(crate) async fn read_multipart(
+    req: &Request,
+    body: Body,
+    limits: MultipartLimits,
+) -> Result<BatchRequest, Rejection> {
+    let mut multipart = open_multipart(req, body, limits)?;
     let mut batch: Option<BatchRequest> = None;
-    let mut map: Option<HashMap<String, Vec<String>>> = None;
+    let mut map: Option<FileMap> = None;
     let mut files: HashMap<String, UploadValue> = HashMap::new();
     while let Some(field) = multipart.next_field().await.map_err(multer_error)? {
         let name = field.name().unwrap_or_default().to_owned();
@@ -121,26 +156,7 @@ pub(crate) async fn read_multipart(
                 let bytes = read_json_part(field).await?;
                 batch = Some(parse_batch(&bytes).map_err(bad)?);
             }
-            "map" if batch.is_some() && map.is_none() => {
-                let bytes = read_json_part(field).await?;
-                let parsed: HashMap<String, Vec<String>> = serde_json::from_slice(&bytes)
-                    .map_err(|e| bad(format!("the map part is not a JSON object of paths: {e}")))?;
-                let paths: usize = parsed.values().map(Vec::len).sum();
-                if paths > limits.max_files * super::MAX_BATCH {
-                    return Err(too_large(format!(
-                        "the map names {paths} places for files; at most {} are accepted",
-                        limits.max_files * super::MAX_BATCH
-                    )));
-                }
-                if parsed.len() > limits.max_files {
-                    return Err(too_large(format!(
-                        "at most {} files may be sent in one request; the map names {}",
-                        limits.max_files,
-                        parsed.len()
-                    )));
-                }
-                map = Some(parsed);
-            }
+            "map" if batch.is_some() && map.is_none() => map = Some(read_map(field, limits).await?),
             _ => {
                 let Some(map) = &map else {
                     return Err(bad(
@@ -168,6 +184,16 @@ pub(crate) async fn read_multipart(
     }
     let mut batch = batch.ok_or_else(|| bad("the operations part is missing"))?;
     let map = map.ok_or_else(|| bad("the map part is missing"))?;
+    attach_files(&mut batch, map, &files)?;
+    Ok(batch)
+}
+
+/// Puts each file into every place the map names for it.
+fn attach_files(
+    batch: &mut BatchRequest,
+    map: FileMap,
+    files: &HashMap<String, UploadValue>,
+) -> Result<(), Rejection> {
     for (name, paths) in map {
         let file = files
             .get(&name)
@@ -182,7 +208,7 @@ pub(crate) async fn read_multipart(
                 content_type: file.content_type.clone(),
                 content,
             };
-            match &mut batch {
+            match batch {
                 BatchRequest::Single(request) => request.set_upload(&path, upload),
                 BatchRequest::Batch(requests) => {
                     // In a batch, paths start with the operation's index.
@@ -197,7 +223,7 @@ pub(crate) async fn read_multipart(
             }
         }
     }
-    Ok(batch)
+    Ok(())
 }
 
 /// Writes one file part to an unnamed temporary file, within the part's size limit.

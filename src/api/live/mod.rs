@@ -3,6 +3,7 @@
 pub(crate) mod protocol;
 mod quota;
 mod sessions;
+mod upgrade;
 mod ws;
 
 use std::time::Duration;
@@ -13,7 +14,8 @@ use futures_util::stream::{BoxStream, Stream, StreamExt};
 
 pub use quota::{Lease, LiveLimits, LiveQuotas};
 pub use sessions::SessionWatch;
-pub use ws::{graphql_ws, LiveSubscription, WsLimits, WsOrigins};
+pub use upgrade::{graphql_ws, WsLimits, WsOrigins};
+pub use ws::LiveSubscription;
 
 use super::context::ContextExt;
 use super::error::GqlResultExt;

@@ -1,5 +1,6 @@
 //! GraphQL: videos, their listings and views.
 
+mod inputs;
 pub mod loader;
 mod mutation;
 mod query;

@@ -1,7 +1,8 @@
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, SimpleObject, ID};
+use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
+pub use super::inputs::{CreateVideoInput, UpdateVideoInput, VideoFilterInput};
 use super::loader::{loader_error, FavoritedLoader, UserLoader, VersionsLoader};
 use crate::api::context::ContextExt;
 use crate::api::error::{to_gql, GqlResultExt};
@@ -9,7 +10,7 @@ use crate::api::user::types::UserView;
 use crate::app::cursor;
 use crate::domain::page::Page;
 use crate::domain::video::{SortKey, Video, VideoFilter, VideoSort, VideoVersion, MAX_VERSIONS};
-use crate::domain::{DomainError, UserId};
+use crate::domain::DomainError;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "VideoStatus", remote = "crate::domain::video::VideoStatus")]
@@ -308,62 +309,6 @@ impl VideoView {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-}
-
-#[derive(InputObject, Default)]
-#[graphql(name = "VideoFilter")]
-pub struct VideoFilterInput {
-    pub owner_id: Option<ID>,
-    pub category: Option<String>,
-    pub tag: Option<String>,
-    pub status: Option<GqlVideoStatus>,
-    pub visibility: Option<GqlVisibility>,
-}
-
-impl VideoFilterInput {
-    pub fn to_domain(&self) -> async_graphql::Result<VideoFilter> {
-        Ok(VideoFilter {
-            owner_id: self
-                .owner_id
-                .as_ref()
-                .map(|id| UserId::parse(id, "filter.ownerId"))
-                .transpose()
-                .gql()?,
-            category: self.category.as_ref().map(|c| c.trim().to_owned()),
-            tag: self.tag.as_ref().map(|t| t.trim().to_owned()),
-            status: self.status.map(Into::into),
-            visibility: self.visibility.map(Into::into),
-        })
-    }
-}
-
-#[derive(InputObject)]
-pub struct CreateVideoInput {
-    pub title: String,
-    pub description: Option<String>,
-    #[graphql(default)]
-    pub categories: Vec<String>,
-    #[graphql(default)]
-    pub tags: Vec<String>,
-    /// PUBLIC when left out. A new video stays unpublished until `publishVideo`.
-    pub visibility: Option<GqlVisibility>,
-    pub seo_title: Option<String>,
-    pub seo_description: Option<String>,
-    #[graphql(default)]
-    pub seo_keywords: Vec<String>,
-}
-
-/// Fields left out stay as they are; `null` clears a nullable field.
-#[derive(InputObject)]
-pub struct UpdateVideoInput {
-    pub title: Option<String>,
-    pub description: MaybeUndefined<String>,
-    pub categories: Option<Vec<String>>,
-    pub tags: Option<Vec<String>>,
-    pub visibility: Option<GqlVisibility>,
-    pub seo_title: MaybeUndefined<String>,
-    pub seo_description: MaybeUndefined<String>,
-    pub seo_keywords: Option<Vec<String>>,
 }
 
 #[derive(SimpleObject)]

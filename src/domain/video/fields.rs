@@ -13,7 +13,7 @@ pub fn seo_description(raw: &str) -> Result<String, DomainError> {
 }
 
 /// `Some(parsed)` of a present value, `None` of an absent one.
-fn optional<T>(
+pub fn optional<T>(
     raw: Option<&str>,
     parse: impl Fn(&str) -> Result<T, DomainError>,
 ) -> Result<Option<T>, DomainError> {

@@ -5,7 +5,9 @@ mod model;
 mod ports;
 mod rules;
 
-pub use fields::{seo_description, seo_title, Categories, Description, SeoKeywords, Tags, Title};
+pub use fields::{
+    optional, seo_description, seo_title, Categories, Description, SeoKeywords, Tags, Title,
+};
 pub use model::{NewVideo, Video, VideoChanges, VideoStatus, VideoVersion, Visibility};
 pub use ports::{ListScope, SortKey, VideoFilter, VideoRepository, VideoSort};
 pub use rules::{can_be_edited_by, is_listed_for, is_visible_to};

@@ -12,18 +12,16 @@
 //! [`GAP_GRACE`]; rows beyond it are applied at once and remembered so they are not
 //! applied again.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use search_index::{Builder, Change, IndexHome, SearchIndex, VideoDoc};
+use search_index::{Change, IndexHome, SearchIndex};
 use uuid::Uuid;
 
 use crate::domain::clock;
-use crate::domain::video::{Video, Visibility};
 use crate::domain::VideoId;
 use crate::infra::db::Database;
 
@@ -43,83 +41,11 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 const REBUILD_PAGE: u64 = 5_000;
 
 mod engine;
+mod rebuild;
+mod tailer;
 
-/// The document for a video as it is now; deleted videos leave the index.
-pub fn change_for(video: &Video) -> Change {
-    let id = video.id.as_uuid().as_u128();
-    if video.deleted_at.is_some() {
-        return Change::Delete(id);
-    }
-    Change::Upsert(VideoDoc {
-        id,
-        owner: video.owner_id.as_uuid().as_u128(),
-        title: video.title.clone(),
-        description: video.description.clone().unwrap_or_default(),
-        tags: video.tags.clone(),
-        categories: video.categories.clone(),
-        listed: video.is_published() && video.visibility == Visibility::Public,
-        published_at_micros: video.published_at.map(|t| t.timestamp_micros()),
-        sort_time_micros: video
-            .published_at
-            .unwrap_or(video.created_at)
-            .timestamp_micros(),
-        like_count: u64::try_from(video.like_count).unwrap_or(0),
-        view_count: u64::try_from(video.view_count).unwrap_or(0),
-    })
-}
-
-/// Writes a complete new generation from the videos table and swaps it in. The index
-/// records the outbox position read before the scan (minus rows so recent that their
-/// transactions may still be open): changes after it are replayed. Also returns the
-/// head at the start of the scan: rebuild requests up to it are fulfilled.
-pub async fn rebuild(
-    home: &IndexHome,
-    db: &Database,
-    replica: &str,
-    mut progress: impl FnMut(u64, u64),
-) -> anyhow::Result<(SearchIndex, i64)> {
-    // Rows written within the grace period may belong to transactions that commit after
-    // the scan has passed their video: start the replay before them (replaying is
-    // harmless). Registering first keeps other instances from pruning what we need.
-    let scan_head = db.outbox_head().await?;
-    let since = clock::now() - chrono::Duration::from_std(GAP_GRACE)?;
-    let head = match db.outbox_floor_since(since).await? {
-        Some(floor) => scan_head.min(floor - 1),
-        None => scan_head,
-    };
-    db.record_replica(replica, head, clock::now()).await?;
-    let total = db.count_live_videos().await?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let home_for_builder = home.clone();
-    let mut builder: Builder =
-        tokio::task::spawn_blocking(move || home_for_builder.builder(256 * 1024 * 1024, threads))
-            .await??;
-    let mut after: Option<Uuid> = None;
-    loop {
-        let page = db.live_videos_after(after, REBUILD_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id.as_uuid());
-        let docs: Vec<VideoDoc> = page
-            .iter()
-            .filter_map(|v| match change_for(v) {
-                Change::Upsert(doc) => Some(doc),
-                Change::Delete(_) => None,
-            })
-            .collect();
-        builder = tokio::task::spawn_blocking(move || -> anyhow::Result<Builder> {
-            for doc in &docs {
-                builder.add(doc)?;
-            }
-            Ok(builder)
-        })
-        .await??;
-        progress(builder.added(), total);
-    }
-    let position = u64::try_from(head).unwrap_or(0);
-    let index = tokio::task::spawn_blocking(move || builder.finish(position)).await??;
-    home.remove_stale(index.generation());
-    Ok((index, scan_head))
-}
+pub use rebuild::{change_for, rebuild};
+use tailer::Tailer;
 
 /// The replica: the live index plus what the indexer needs to keep it true.
 pub struct SearchReplica {
@@ -467,65 +393,5 @@ impl SearchReplica {
             }
         }
         Ok(changes)
-    }
-}
-
-/// Which outbox rows have been applied beyond the committed position, and since when
-/// the first missing id has been missing.
-#[derive(Default)]
-struct Tailer {
-    applied: BTreeSet<i64>,
-    gap_since: Option<(i64, Instant)>,
-    /// Ids passed over as never committed, and when.
-    skipped: BTreeMap<i64, Instant>,
-}
-
-impl Tailer {
-    /// Given rows after `position`, returns the videos not yet applied and the position
-    /// that can be committed once they are.
-    fn advance(&mut self, position: i64, rows: &[crate::infra::db::OutboxRow]) -> (Vec<Uuid>, i64) {
-        let mut fresh = Vec::new();
-        for row in rows {
-            if self.applied.insert(row.id) {
-                if let Some(v) = row.video_id {
-                    fresh.push(v);
-                }
-            }
-        }
-        let mut next = position;
-        loop {
-            if self.applied.remove(&(next + 1)) {
-                next += 1;
-                self.gap_since = None;
-                continue;
-            }
-            // `next + 1` is missing; is anything after it already applied?
-            let Some(&beyond) = self.applied.iter().next() else {
-                break;
-            };
-            let missing = next + 1;
-            match self.gap_since {
-                Some((id, since)) if id == missing && since.elapsed() >= GAP_GRACE => {
-                    tracing::debug!(
-                        from = missing,
-                        to = beyond - 1,
-                        "skipping outbox ids that never committed"
-                    );
-                    if self.skipped.len() < MAX_SKIPPED {
-                        let now = Instant::now();
-                        self.skipped
-                            .extend((missing..beyond).take(MAX_SKIPPED).map(|i| (i, now)));
-                    }
-                    next = beyond - 1;
-                    self.gap_since = None;
-                }
-                Some((id, _)) if id == missing => break,
-                _ => {
-                    self.gap_since = Some((missing, Instant::now()));
-                    break;
-                }
-            }
-        }
-        (fresh, next)
     }
 }

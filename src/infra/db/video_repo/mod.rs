@@ -4,201 +4,32 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
-use super::convert::{to_json_list, video_from};
-use super::entities::{video, video_category, video_tag, video_version, video_view};
-use super::outbox::IndexedWrite;
-use super::{db_err, Database};
 use crate::domain::error::DomainResult;
 use crate::domain::page::Page;
 use crate::domain::video::{
     ListScope, NewVideo, SortKey, Video, VideoChanges, VideoFilter, VideoRepository, VideoSort,
-    VideoStatus, VideoVersion, Visibility, MAX_VERSIONS,
+    VideoStatus, VideoVersion, MAX_VERSIONS,
 };
 use crate::domain::{DomainError, UserId, VideoId};
+use crate::infra::db::convert::{to_json_list, video_from};
+use crate::infra::db::entities::{video, video_version, video_view};
+use crate::infra::db::outbox::IndexedWrite;
+use crate::infra::db::{db_err, Database};
+
+mod listing;
+mod writes;
+
+use self::listing::{after_condition, filtered, key_of, sort_column};
+pub use self::writes::label_key;
+use self::writes::replace_labels;
+pub(crate) use self::writes::{add_version, VersionMedia};
 
 pub struct SqlVideoRepository {
     pub db: Database,
-}
-
-/// Labels are matched case-insensitively, so the lookup tables hold them lowercased.
-pub fn label_key(label: &str) -> String {
-    label.to_lowercase()
-}
-
-async fn replace_labels<C: ConnectionTrait>(
-    conn: &C,
-    id: uuid::Uuid,
-    tags: Option<&[String]>,
-    categories: Option<&[String]>,
-) -> DomainResult<()> {
-    if let Some(tags) = tags {
-        video_tag::Entity::delete_many()
-            .filter(video_tag::Column::VideoId.eq(id))
-            .exec(conn)
-            .await
-            .map_err(db_err)?;
-        if !tags.is_empty() {
-            let rows = tags.iter().map(|t| video_tag::ActiveModel {
-                video_id: Set(id),
-                tag: Set(label_key(t)),
-            });
-            video_tag::Entity::insert_many(rows)
-                .exec_without_returning(conn)
-                .await
-                .map_err(db_err)?;
-        }
-    }
-    if let Some(categories) = categories {
-        video_category::Entity::delete_many()
-            .filter(video_category::Column::VideoId.eq(id))
-            .exec(conn)
-            .await
-            .map_err(db_err)?;
-        if !categories.is_empty() {
-            let rows = categories.iter().map(|c| video_category::ActiveModel {
-                video_id: Set(id),
-                category: Set(label_key(c)),
-            });
-            video_category::Entity::insert_many(rows)
-                .exec_without_returning(conn)
-                .await
-                .map_err(db_err)?;
-        }
-    }
-    Ok(())
-}
-
-/// The media a version record points at (an accepted upload).
-pub(crate) struct VersionMedia<'a> {
-    pub key: &'a str,
-    pub content_type: &'a str,
-    pub size_bytes: i64,
-}
-
-pub(crate) async fn add_version<C: ConnectionTrait>(
-    conn: &C,
-    id: uuid::Uuid,
-    changes: &str,
-    by: UserId,
-    now: DateTime<Utc>,
-    media: Option<VersionMedia<'_>>,
-) -> DomainResult<()> {
-    let last: Option<i32> = video_version::Entity::find()
-        .select_only()
-        .column_as(video_version::Column::Version.max(), "v")
-        .filter(video_version::Column::VideoId.eq(id))
-        .into_tuple::<Option<i32>>()
-        .one(conn)
-        .await
-        .map_err(db_err)?
-        .flatten();
-    video_version::Entity::insert(video_version::ActiveModel {
-        video_id: Set(id),
-        version: Set(last.unwrap_or(0) + 1),
-        size_bytes: Set(media.as_ref().map(|m| m.size_bytes)),
-        changes: Set(Some(changes.to_owned())),
-        created_by: Set(Some(by.as_uuid())),
-        created_at: Set(now),
-        media_key: Set(media.as_ref().map(|m| m.key.to_owned())),
-        content_type: Set(media.as_ref().map(|m| m.content_type.to_owned())),
-    })
-    .exec_without_returning(conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
-fn public_condition() -> Condition {
-    Condition::all()
-        .add(video::Column::PublishedAt.is_not_null())
-        .add(video::Column::Visibility.eq(Visibility::Public.as_str()))
-}
-
-fn filtered(scope: ListScope, filter: &VideoFilter) -> Select<video::Entity> {
-    let mut q = video::Entity::find().filter(video::Column::DeletedAt.is_null());
-    q = match scope {
-        ListScope::Public => q.filter(public_condition()),
-        ListScope::Owner(owner) => q.filter(video::Column::OwnerId.eq(owner.as_uuid())),
-        ListScope::All => q,
-    };
-    if let Some(owner) = filter.owner_id {
-        q = q.filter(video::Column::OwnerId.eq(owner.as_uuid()));
-    }
-    if let Some(status) = filter.status {
-        q = q.filter(video::Column::Status.eq(status.as_str()));
-    }
-    if let Some(visibility) = filter.visibility {
-        q = q.filter(video::Column::Visibility.eq(visibility.as_str()));
-    }
-    if let Some(tag) = &filter.tag {
-        q = q.filter(
-            video::Column::Id.in_subquery(
-                Query::select()
-                    .column(video_tag::Column::VideoId)
-                    .from(video_tag::Entity)
-                    .and_where(video_tag::Column::Tag.eq(label_key(tag)))
-                    .to_owned(),
-            ),
-        );
-    }
-    if let Some(category) = &filter.category {
-        q = q.filter(
-            video::Column::Id.in_subquery(
-                Query::select()
-                    .column(video_category::Column::VideoId)
-                    .from(video_category::Entity)
-                    .and_where(video_category::Column::Category.eq(label_key(category)))
-                    .to_owned(),
-            ),
-        );
-    }
-    q
-}
-
-fn sort_column(sort: VideoSort) -> (video::Column, Order) {
-    match sort {
-        VideoSort::Newest => (video::Column::CreatedAt, Order::Desc),
-        VideoSort::Oldest => (video::Column::CreatedAt, Order::Asc),
-        VideoSort::MostLiked => (video::Column::LikeCount, Order::Desc),
-        VideoSort::MostViewed => (video::Column::ViewCount, Order::Desc),
-    }
-}
-
-fn key_of(sort: VideoSort, v: &Video) -> SortKey {
-    match sort {
-        VideoSort::Newest | VideoSort::Oldest => SortKey::Created(v.created_at, v.id),
-        VideoSort::MostLiked => SortKey::Count(v.like_count, v.id),
-        VideoSort::MostViewed => SortKey::Count(v.view_count, v.id),
-    }
-}
-
-/// `(col, id) < (value, id)` for descending orders, `>` for ascending: a row-value
-/// comparison both SQLite and PostgreSQL turn into an index range.
-fn after_condition(sort: VideoSort, key: &SortKey) -> DomainResult<Condition> {
-    let (col, order) = sort_column(sort);
-    let value: sea_orm::Value = match (sort, key) {
-        (VideoSort::Newest | VideoSort::Oldest, SortKey::Created(at, _)) => (*at).into(),
-        (VideoSort::MostLiked | VideoSort::MostViewed, SortKey::Count(n, _)) => (*n).into(),
-        _ => {
-            return Err(DomainError::bad_input(
-                "after",
-                "cursor does not match the sort order",
-            ))
-        }
-    };
-    let id = match key {
-        SortKey::Created(_, id) | SortKey::Count(_, id) => id.as_uuid(),
-    };
-    let left = Expr::tuple([Expr::col(col), Expr::col(video::Column::Id)]);
-    let right = Expr::tuple([Expr::val(value), Expr::val(id)]);
-    Ok(Condition::all().add(match order {
-        Order::Desc => left.lt(right),
-        _ => left.gt(right),
-    }))
 }
 
 #[async_trait]
