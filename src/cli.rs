@@ -66,7 +66,7 @@ pub enum UserAction {
         username: String,
         #[arg(long)]
         email: String,
-        #[arg(long, value_parser = |s: &str| s.parse::<Role>(), default_value = "CREATOR")]
+        #[arg(long, value_parser = crate::config::parse_role, default_value = "CREATOR")]
         role: Role,
     },
 }

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use secrecy::SecretString;
 
@@ -139,6 +140,23 @@ pub struct Config {
     #[arg(long, env = "AZURE_STORAGE_KEY", hide_env_values = true, global = true)]
     pub azure_account_key: Option<SecretString>,
 
+    /// Entra ID tenant of the service principal (with the client id and secret).
+    #[arg(long, env = "AZURE_TENANT_ID", global = true)]
+    pub azure_tenant_id: Option<String>,
+
+    /// Entra ID client (application) id of the service principal.
+    #[arg(long, env = "AZURE_CLIENT_ID", global = true)]
+    pub azure_client_id: Option<String>,
+
+    /// Entra ID client secret of the service principal.
+    #[arg(
+        long,
+        env = "AZURE_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub azure_client_secret: Option<SecretString>,
+
     /// Blob container for media; created on start when missing.
     #[arg(
         long,
@@ -169,6 +187,7 @@ pub struct Config {
         long,
         env = "REELGRAPH_MAX_MULTIPART_FILES",
         default_value_t = 5,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
         global = true
     )]
     pub max_multipart_files: usize,
@@ -178,6 +197,7 @@ pub struct Config {
         long,
         env = "REELGRAPH_UPLOAD_TICKET_SECONDS",
         default_value_t = 900,
+        value_parser = clap::value_parser!(u64).range(1..=900),
         global = true
     )]
     pub upload_ticket_seconds: u64,
@@ -191,15 +211,17 @@ pub struct Config {
         long,
         env = "REELGRAPH_JOB_CONCURRENCY",
         default_value_t = 2,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
         global = true
     )]
     pub job_concurrency: usize,
 
-    /// Attempts of a job before it is dead and its video FAILED.
+    /// Attempts of a job before it is dead and its video FAILED (1 to 100).
     #[arg(
         long,
         env = "REELGRAPH_JOB_MAX_ATTEMPTS",
         default_value_t = 3,
+        value_parser = clap::value_parser!(u32).range(1..=100),
         global = true
     )]
     pub job_max_attempts: u32,
@@ -219,6 +241,7 @@ pub struct Config {
         long,
         env = "REELGRAPH_JOB_HEARTBEAT_SECONDS",
         default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..),
         global = true
     )]
     pub job_heartbeat_seconds: u64,
@@ -233,11 +256,13 @@ pub struct Config {
     )]
     pub ws_origins: Vec<String>,
 
-    /// Lifetime of access tokens, in seconds. Sockets close when theirs expires (4401).
+    /// Lifetime of access tokens, in seconds (at most a day). Sockets close when theirs
+    /// expires (4401).
     #[arg(
         long,
         env = "REELGRAPH_ACCESS_TOKEN_SECONDS",
         default_value_t = 900,
+        value_parser = clap::value_parser!(u64).range(1..=24 * 3600),
         global = true
     )]
     pub access_token_seconds: u64,
@@ -247,6 +272,7 @@ pub struct Config {
         long,
         env = "REELGRAPH_WS_INIT_TIMEOUT_SECONDS",
         default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..),
         global = true
     )]
     pub ws_init_timeout_seconds: u64,
@@ -257,6 +283,7 @@ pub struct Config {
         long,
         env = "REELGRAPH_LIVE_SOCKETS_PER_CLIENT",
         default_value_t = 64,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
         global = true
     )]
     pub live_sockets_per_client: usize,
@@ -267,6 +294,7 @@ pub struct Config {
         long,
         env = "REELGRAPH_LIVE_SUBSCRIPTIONS_PER_CLIENT",
         default_value_t = 512,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
         global = true
     )]
     pub live_subscriptions_per_client: usize,
@@ -276,6 +304,7 @@ pub struct Config {
         long,
         env = "REELGRAPH_SWEEP_SECONDS",
         default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..),
         global = true
     )]
     pub sweep_seconds: u64,
@@ -285,6 +314,7 @@ pub struct Config {
         long,
         env = "REELGRAPH_MAX_CONNECTIONS",
         default_value_t = 10_000,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
         global = true
     )]
     pub max_connections: usize,
@@ -295,6 +325,7 @@ pub struct Config {
         long,
         env = "REELGRAPH_HEADER_READ_TIMEOUT_SECONDS",
         default_value_t = 20,
+        value_parser = clap::value_parser!(u64).range(1..),
         global = true
     )]
     pub header_read_timeout_seconds: u64,
@@ -305,6 +336,7 @@ pub struct Config {
         long,
         env = "REELGRAPH_BODY_STALL_SECONDS",
         default_value_t = 15,
+        value_parser = clap::value_parser!(u64).range(1..),
         global = true
     )]
     pub body_stall_seconds: u64,
@@ -337,57 +369,28 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
-fn parse_role(raw: &str) -> Result<Role, String> {
-    raw.parse()
+/// A role by name, in any case; the error lists the names.
+pub(crate) fn parse_role(raw: &str) -> Result<Role, String> {
+    use strum::VariantNames;
+    raw.parse().map_err(|_| {
+        format!(
+            "unknown role {raw:?}; expected one of {}",
+            Role::VARIANTS.join(", ")
+        )
+    })
 }
 
 impl Config {
     /// The defaults of every setting (as `reelgraph serve` without flags or environment
     /// would have them), with the data folder given. For tests and tools.
-    pub fn with_defaults(data_dir: PathBuf) -> Self {
-        Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            data_dir,
-            database_url: None,
-            redis_url: None,
-            redis_prefix: "reelgraph:".into(),
-            jwt_secret: None,
-            mode: Mode::Development,
-            auto_migrate: true,
-            introspection: None,
-            default_role: Role::Creator,
-            max_body_bytes: 1 << 20,
-            db_max_connections: 16,
-            hash_concurrency: None,
-            public_url: None,
-            media_store: MediaStoreKind::Folder,
-            azure_account_url: None,
-            azure_account_key: None,
-            azure_container: "reelgraph-media".into(),
-            max_video_bytes: 2 << 30,
-            premium_max_video_bytes: 20 << 30,
-            max_thumbnail_bytes: 5 << 20,
-            max_multipart_file_bytes: 64 << 20,
-            max_multipart_files: 5,
-            upload_ticket_seconds: 900,
-            run_jobs: true,
-            job_concurrency: 2,
-            job_max_attempts: 3,
-            job_backoff_ms: 5000,
-            job_heartbeat_seconds: 5,
-            ws_origins: Vec::new(),
-            ws_init_timeout_seconds: 10,
-            max_connections: 10_000,
-            sweep_seconds: 30,
-            live_sockets_per_client: 64,
-            live_subscriptions_per_client: 512,
-            header_read_timeout_seconds: 20,
-            body_stall_seconds: 15,
-            access_token_seconds: 900,
-            ffprobe: "ffprobe".into(),
-            ffmpeg: "ffmpeg".into(),
-            log_format: LogFormat::Text,
-        }
+    pub fn with_defaults(data_dir: PathBuf) -> Result<Self, clap::Error> {
+        use clap::FromArgMatches;
+        // The flags' own defaults, with the environment ignored: one source of defaults.
+        let command = Self::augment_args(clap::Command::new("reelgraph")).mut_args(|a| a.env(None));
+        let mut args = vec![std::ffi::OsString::from("reelgraph"), "--data-dir".into()];
+        args.push(data_dir.into_os_string());
+        let matches = command.try_get_matches_from(args)?;
+        Self::from_arg_matches(&matches)
     }
 
     pub fn introspection_enabled(&self) -> bool {
@@ -426,20 +429,21 @@ mod tests {
     }
 
     #[test]
-    fn with_defaults_matches_the_command_line_defaults() {
-        let parsed = Cli::try_parse_from(["reelgraph", "--data-dir", "x"])
-            .unwrap()
-            .config;
-        let built = Config::with_defaults("x".into());
-        // Debug output covers every field (secrets print as redacted either way).
-        if std::env::vars().all(|(k, _)| {
-            !k.starts_with("REELGRAPH_")
-                || k == "REELGRAPH_REQUIRE_SERVICES"
-                || k == "REELGRAPH_TEST_BACKEND"
-        }) && std::env::var("DATABASE_URL").is_err()
-            && std::env::var("REDIS_URL").is_err()
-        {
-            assert_eq!(format!("{parsed:?}"), format!("{built:?}"));
+    fn settings_out_of_range_are_refused_when_parsed() {
+        for (flag, value) in [
+            ("--sweep-seconds", "0"),
+            ("--job-max-attempts", "101"),
+            ("--upload-ticket-seconds", "901"),
+            ("--live-sockets-per-client", "0"),
+            ("--default-role", "ROOT"),
+        ] {
+            let parsed = Cli::try_parse_from(["reelgraph", flag, value]);
+            assert!(parsed.is_err(), "{flag} {value} was accepted");
         }
+        let role = Cli::try_parse_from(["reelgraph", "--default-role", "super_admin"])
+            .unwrap()
+            .config
+            .default_role;
+        assert_eq!(role, Role::SuperAdmin);
     }
 }

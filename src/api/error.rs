@@ -5,8 +5,25 @@
 //! span (which carries the request id) and reach the client only as "internal error".
 
 use async_graphql::ErrorExtensions;
+use poem::http::StatusCode;
 
 use crate::domain::{DomainError, ErrorCode};
+
+/// The HTTP status of a request refused for a reason with this code. Refusals that are
+/// about HTTP itself (a method, a media type, a missing length) choose their own.
+pub fn http_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
 
 pub fn to_gql(err: DomainError) -> async_graphql::Error {
     let code = err.code();

@@ -120,12 +120,12 @@ pub fn routes(state: ApiState, config: &Config) -> impl IntoEndpoint {
         .data(WsOrigins(config.ws_origins.clone()))
         .data(sessions)
         .data(WsLimits {
-            init_timeout: std::time::Duration::from_secs(config.ws_init_timeout_seconds.max(1)),
+            init_timeout: std::time::Duration::from_secs(config.ws_init_timeout_seconds),
             ..WsLimits::default()
         })
         .data(LiveQuotas::new(LiveLimits {
-            sockets_per_client: config.live_sockets_per_client.max(1),
-            subscriptions_per_client: config.live_subscriptions_per_client.max(1),
+            sockets_per_client: config.live_sockets_per_client,
+            subscriptions_per_client: config.live_subscriptions_per_client,
         }))
         .data(MultipartLimits {
             max_file_bytes: config.max_multipart_file_bytes,

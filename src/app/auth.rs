@@ -55,19 +55,30 @@ pub struct RegisterInput {
     pub display_name: Option<String>,
 }
 
-pub struct AuthService {
+/// What the account use cases are built on.
+pub struct AuthPorts {
     pub users: Arc<dyn UserRepository>,
     pub sessions: Arc<dyn SessionRepository>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub tokens: Arc<dyn AccessTokens>,
     pub revocations: Arc<dyn RevocationList>,
     pub limiter: Arc<dyn AttemptLimiter>,
-    pub default_role: Role,
-    pub refresh_ttl: Duration,
     /// Revoked sessions are announced, so live sockets on any instance close at once.
     pub events: Arc<dyn EventBus>,
+}
+
+pub struct AuthService {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn AccessTokens>,
+    revocations: Arc<dyn RevocationList>,
+    limiter: Arc<dyn AttemptLimiter>,
+    default_role: Role,
+    refresh_ttl: Duration,
+    events: Arc<dyn EventBus>,
     /// Held while the revocation list is filled from the database.
-    pub refilling: tokio::sync::Mutex<()>,
+    refilling: tokio::sync::Mutex<()>,
 }
 
 fn new_refresh_token() -> String {
@@ -96,6 +107,31 @@ fn invalid_login() -> DomainError {
 }
 
 impl AuthService {
+    /// New users get `default_role`; refresh tokens live `refresh_ttl`.
+    pub fn new(ports: AuthPorts, default_role: Role, refresh_ttl: Duration) -> Self {
+        let AuthPorts {
+            users,
+            sessions,
+            hasher,
+            tokens,
+            revocations,
+            limiter,
+            events,
+        } = ports;
+        Self {
+            users,
+            sessions,
+            hasher,
+            tokens,
+            revocations,
+            limiter,
+            default_role,
+            refresh_ttl,
+            events,
+            refilling: tokio::sync::Mutex::new(()),
+        }
+    }
+
     pub async fn register(&self, input: RegisterInput) -> DomainResult<AuthSession> {
         let user = self.create_user(input, self.default_role).await?;
         self.start_session(user).await

@@ -35,17 +35,20 @@ pub struct Dashboard {
 pub type DashboardFeed = watch::Receiver<Option<Arc<Dashboard>>>;
 
 pub struct DashboardService {
-    pub stats: Arc<dyn StatsRepository>,
-    pub media: Arc<MediaService>,
-    pub videos: Arc<VideoService>,
+    stats: Arc<dyn StatsRepository>,
+    media: Arc<MediaService>,
+    videos: Arc<VideoService>,
     /// Live subscriptions on this instance (every transport counts its own).
-    pub subscriptions: Arc<AtomicI64>,
+    subscriptions: Arc<AtomicI64>,
     feeds: Mutex<HashMap<i32, watch::Sender<Option<Arc<Dashboard>>>>>,
-    /// Computations run so far (each serves every subscriber of its interval).
-    pub computations: AtomicI64,
 }
 
 impl DashboardService {
+    /// The count of live subscriptions on this instance, which every transport keeps.
+    pub fn subscription_counter(&self) -> Arc<AtomicI64> {
+        self.subscriptions.clone()
+    }
+
     pub fn new(
         stats: Arc<dyn StatsRepository>,
         media: Arc<MediaService>,
@@ -58,7 +61,6 @@ impl DashboardService {
             videos,
             subscriptions,
             feeds: Mutex::new(HashMap::new()),
-            computations: AtomicI64::new(0),
         }
     }
 
@@ -101,7 +103,7 @@ impl DashboardService {
                 }
                 match this.compute(Viewer::dashboard()).await {
                     Ok(dashboard) => {
-                        this.computations.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!("reelgraph_dashboard_computations_total").increment(1);
                         if sender.send(Some(Arc::new(dashboard))).is_err() {
                             break;
                         }

@@ -6,22 +6,39 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::cursor;
+use super::recent_writes::RecentWrites;
 use super::videos::VideoService;
 use crate::domain::auth::Viewer;
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
-use crate::domain::events::Event;
+use crate::domain::events::{Event, EventBus};
 use crate::domain::favorite::{Favorite, FavoriteKey, FavoriteRepository, TargetKind};
 use crate::domain::page::{clamp_first, Page};
 use crate::domain::user::Permission;
 use crate::domain::{DomainError, UserId, VideoId};
 
 pub struct FavoriteService {
-    pub favorites: Arc<dyn FavoriteRepository>,
-    pub videos: Arc<VideoService>,
+    favorites: Arc<dyn FavoriteRepository>,
+    videos: Arc<VideoService>,
+    writes: Arc<RecentWrites>,
+    events: Arc<dyn EventBus>,
 }
 
 impl FavoriteService {
+    pub fn new(
+        favorites: Arc<dyn FavoriteRepository>,
+        videos: Arc<VideoService>,
+        writes: Arc<RecentWrites>,
+        events: Arc<dyn EventBus>,
+    ) -> Self {
+        Self {
+            favorites,
+            videos,
+            writes,
+            events,
+        }
+    }
+
     async fn check_target(
         &self,
         viewer: &Viewer,
@@ -52,15 +69,14 @@ impl FavoriteService {
         let user = viewer.require(Permission::Read, "favorite")?;
         self.check_target(viewer, kind, target).await?;
         let (favorite, added) = self.favorites.add(user, kind, target, clock::now()).await?;
-        self.videos.writes.note(viewer);
+        self.writes.note(viewer);
         // A repeated favorite changes nothing, so it announces nothing.
         if !added {
             return Ok(favorite);
         }
         if let Some(video) = self.announce(kind, target).await {
             if video.owner_id != user {
-                self.videos
-                    .events
+                self.events
                     .publish(Event::Notification {
                         user_id: video.owner_id,
                         kind: "FAVORITED".into(),
@@ -82,7 +98,7 @@ impl FavoriteService {
     ) -> DomainResult<bool> {
         let user = viewer.require(Permission::Read, "favorite")?;
         let removed = self.favorites.remove(user, kind, target).await?;
-        self.videos.writes.note(viewer);
+        self.writes.note(viewer);
         if removed {
             self.announce(kind, target).await;
         }
@@ -98,17 +114,9 @@ impl FavoriteService {
         if kind != TargetKind::Video {
             return None;
         }
-        let video = self
-            .videos
-            .videos
-            .by_id(VideoId::from_uuid(target))
-            .await
-            .ok()
-            .flatten()?;
         self.videos
-            .publish_stats(video.id, video.view_count, video.like_count)
-            .await;
-        Some(video)
+            .announce_counts(VideoId::from_uuid(target))
+            .await
     }
 
     pub async fn list(

@@ -5,14 +5,14 @@
 //! `videos`, so a video made private a moment ago never leaks through an index that has
 //! not caught up yet.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::cursor;
+use super::recent_writes::{RecentWrites, READ_YOUR_WRITES_WAIT};
 use super::videos::VideoService;
 use crate::domain::auth::Viewer;
 use crate::domain::error::DomainResult;
@@ -22,40 +22,6 @@ use crate::domain::search::{
 use crate::domain::user::Permission;
 use crate::domain::video::{is_listed_for, Video};
 use crate::domain::{DomainError, UserId, VideoId};
-
-/// Who changed videos or favorites a moment ago: their next searches wait for the index
-/// to include their own writes (read-your-writes), everyone else's never wait.
-#[derive(Default)]
-pub struct RecentWrites {
-    seen: Mutex<HashMap<UserId, Instant>>,
-}
-
-/// How long after a write its author's searches wait for the index.
-const READ_YOUR_WRITES_FOR: Duration = Duration::from_secs(5);
-const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(2);
-
-impl RecentWrites {
-    pub fn note(&self, viewer: &Viewer) {
-        let Some(id) = viewer.user_id() else { return };
-        let now = Instant::now();
-        if let Ok(mut seen) = self.seen.lock() {
-            if seen.len() > 10_000 {
-                seen.retain(|_, at| now.duration_since(*at) < READ_YOUR_WRITES_FOR);
-            }
-            seen.insert(id, now);
-        }
-    }
-
-    fn recent(&self, viewer: &Viewer) -> bool {
-        let Some(id) = viewer.user_id() else {
-            return false;
-        };
-        self.seen.lock().is_ok_and(|seen| {
-            seen.get(&id)
-                .is_some_and(|at| at.elapsed() < READ_YOUR_WRITES_FOR)
-        })
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct SearchFilterInput {
@@ -96,9 +62,9 @@ pub struct SearchPage {
 }
 
 pub struct SearchService {
-    pub engine: Arc<dyn SearchEngine>,
-    pub videos: Arc<VideoService>,
-    pub writes: Arc<RecentWrites>,
+    engine: Arc<dyn SearchEngine>,
+    videos: Arc<VideoService>,
+    writes: Arc<RecentWrites>,
 }
 
 const MAX_FILTER_VALUES: usize = 20;
@@ -135,6 +101,18 @@ fn labels(field: &str, values: &[String]) -> DomainResult<Vec<String>> {
 }
 
 impl SearchService {
+    pub fn new(
+        engine: Arc<dyn SearchEngine>,
+        videos: Arc<VideoService>,
+        writes: Arc<RecentWrites>,
+    ) -> Self {
+        Self {
+            engine,
+            videos,
+            writes,
+        }
+    }
+
     async fn read_your_writes(&self, viewer: &Viewer) -> DomainResult<()> {
         if self.writes.recent(viewer) && !self.engine.sync(READ_YOUR_WRITES_WAIT).await? {
             tracing::warn!("search index is behind; answering without the viewer's latest writes");

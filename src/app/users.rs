@@ -11,8 +11,8 @@ use crate::domain::user::{
 use crate::domain::{DomainError, UserId};
 
 pub struct UserService {
-    pub users: Arc<dyn UserRepository>,
-    pub auth: Arc<AuthService>,
+    users: Arc<dyn UserRepository>,
+    auth: Arc<AuthService>,
 }
 
 /// A profile edit as the client sent it: `Some(None)` clears a field.
@@ -39,6 +39,10 @@ fn parse_avatar_url(raw: &str) -> DomainResult<String> {
 }
 
 impl UserService {
+    pub fn new(users: Arc<dyn UserRepository>, auth: Arc<AuthService>) -> Self {
+        Self { users, auth }
+    }
+
     pub async fn by_id(&self, id: UserId) -> DomainResult<Option<User>> {
         self.users.by_id(id).await
     }

@@ -22,9 +22,9 @@ use crate::domain::{DomainError, VideoId};
 pub const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);
 
 pub struct VideoService {
-    pub videos: Arc<dyn VideoRepository>,
-    pub writes: Arc<super::RecentWrites>,
-    pub events: Arc<dyn EventBus>,
+    videos: Arc<dyn VideoRepository>,
+    writes: Arc<super::RecentWrites>,
+    events: Arc<dyn EventBus>,
 }
 
 #[derive(Default)]
@@ -40,6 +40,18 @@ pub struct CreateVideo {
 }
 
 impl VideoService {
+    pub fn new(
+        videos: Arc<dyn VideoRepository>,
+        writes: Arc<super::RecentWrites>,
+        events: Arc<dyn EventBus>,
+    ) -> Self {
+        Self {
+            videos,
+            writes,
+            events,
+        }
+    }
+
     pub async fn create(&self, viewer: &Viewer, input: CreateVideo) -> DomainResult<Video> {
         let owner = viewer.require(Permission::ManageOwnVideos, "create videos")?;
         let field = |e: DomainError| e.in_field("input");
@@ -220,6 +232,15 @@ impl VideoService {
             .await?;
         self.publish_stats(id, view_count, like_count).await;
         Ok((view_count, like_count))
+    }
+
+    /// Reads the video as it is now, whoever may see it, and tells live subscribers its
+    /// counts; `None` when it is gone. For use cases that changed them (favorites).
+    pub async fn announce_counts(&self, id: VideoId) -> Option<Video> {
+        let video = self.videos.by_id(id).await.ok().flatten()?;
+        self.publish_stats(video.id, video.view_count, video.like_count)
+            .await;
+        Some(video)
     }
 
     /// Tells live subscribers a video's counts (after the commit that changed them).

@@ -4,10 +4,9 @@
 //! turns it into `extensions.code` with one conversion. `Internal` keeps the whole cause
 //! chain for the log and is masked for clients.
 
-use std::fmt;
-
 /// The registry of codes clients see in `extensions.code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     BadUserInput,
     Unauthenticated,
@@ -21,24 +20,9 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The name clients see in `extensions.code`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadUserInput => "BAD_USER_INPUT",
-            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
-            ErrorCode::Forbidden => "FORBIDDEN",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::Conflict => "CONFLICT",
-            ErrorCode::RateLimited => "RATE_LIMITED",
-            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            ErrorCode::Unavailable => "UNAVAILABLE",
-            ErrorCode::Internal => "INTERNAL",
-        }
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

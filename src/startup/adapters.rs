@@ -45,7 +45,7 @@ pub(super) async fn media_store(
                             .context("AZURE_STORAGE_KEY is not base64")?,
                     )
                 }
-                None => AzureAuth::EntraId(entra_credential()?),
+                None => AzureAuth::EntraId(entra_credential(config)?),
             };
             let store = AzureStore::connect(url, &config.azure_container, auth)
                 .await
@@ -55,14 +55,21 @@ pub(super) async fn media_store(
     }
 }
 
-/// A service principal from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or
-/// else the managed identity of the machine.
-fn entra_credential() -> anyhow::Result<Arc<dyn azure_core::credentials::TokenCredential>> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+/// A service principal when its tenant, client id and secret are all set, or else the
+/// managed identity of the machine.
+fn entra_credential(
+    config: &Config,
+) -> anyhow::Result<Arc<dyn azure_core::credentials::TokenCredential>> {
+    let set = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    let secret = config
+        .azure_client_secret
+        .as_ref()
+        .map(|s| s.expose_secret().to_owned())
+        .filter(|s| !s.is_empty());
     if let (Some(tenant), Some(client), Some(secret)) = (
-        var("AZURE_TENANT_ID"),
-        var("AZURE_CLIENT_ID"),
-        var("AZURE_CLIENT_SECRET"),
+        set(&config.azure_tenant_id),
+        set(&config.azure_client_id),
+        secret,
     ) {
         return Ok(azure_identity::ClientSecretCredential::new(
             &tenant,
@@ -76,7 +83,7 @@ fn entra_credential() -> anyhow::Result<Arc<dyn azure_core::credentials::TokenCr
 
 /// The job queue: PostgreSQL when the database is, else a SQLite file of its own.
 pub(super) async fn job_queue(config: &Config) -> anyhow::Result<ApalisQueue> {
-    let heartbeat = Duration::from_secs(config.job_heartbeat_seconds.max(1));
+    let heartbeat = Duration::from_secs(config.job_heartbeat_seconds);
     let url = database_url(config)?;
     if url.starts_with("postgres") {
         ApalisQueue::postgres(&url, heartbeat)

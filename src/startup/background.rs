@@ -42,7 +42,7 @@ impl Background {
         });
         let sweeper = tokio::spawn(sweep(
             state.clone(),
-            Duration::from_secs(config.sweep_seconds.max(1)),
+            Duration::from_secs(config.sweep_seconds),
             stop.clone(),
         ));
         Self {

@@ -23,8 +23,10 @@ use background::Background;
 use secret::jwt_secret;
 
 use crate::api::{ApiState, ServeLimits};
+use crate::app::auth::AuthPorts;
 use crate::app::dashboard::DashboardService;
 use crate::app::media::processing::{MediaProcessor, ProcessorSettings};
+use crate::app::media::{MediaPorts, MediaSettings};
 use crate::app::{
     AuthService, FavoriteService, MediaService, RecentWrites, SearchService, UserService,
     VideoService,
@@ -104,31 +106,41 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         user_repo.clone(),
     )?;
     let writes = Arc::new(RecentWrites::default());
-    let videos = Arc::new(VideoService {
-        videos: Arc::new(SqlVideoRepository { db: db.clone() }),
-        writes: writes.clone(),
-        events: events.clone(),
-    });
+    let videos = Arc::new(VideoService::new(
+        Arc::new(SqlVideoRepository { db: db.clone() }),
+        writes.clone(),
+        events.clone(),
+    ));
     let indexer_db = db.sibling(&database_url(config)?, 2).await?;
     let replica = SearchReplica::open(config.search_dir(), indexer_db)
         .await
         .context("cannot open the search index")?;
-    let search = Arc::new(SearchService {
-        engine: replica.clone(),
-        videos: videos.clone(),
-        writes,
-    });
-    let favorites = Arc::new(FavoriteService {
-        favorites: Arc::new(SqlFavoriteRepository { db: db.clone() }),
-        videos: videos.clone(),
-    });
-    let users = Arc::new(UserService {
-        users: user_repo,
-        auth: auth.clone(),
-    });
+    let search = Arc::new(SearchService::new(
+        replica.clone(),
+        videos.clone(),
+        writes.clone(),
+    ));
+    let favorites = Arc::new(FavoriteService::new(
+        Arc::new(SqlFavoriteRepository { db: db.clone() }),
+        videos.clone(),
+        writes.clone(),
+        events.clone(),
+    ));
+    let users = Arc::new(UserService::new(user_repo, auth.clone()));
     let (store, folder) = media_store(config, &secret, public_url).await?;
     let jobs = job_queue(config).await?;
-    let (media, processor) = media_services(config, &db, store, &jobs, &videos, &events).await;
+    let (media, processor) = media_services(
+        config,
+        &db,
+        store,
+        &jobs,
+        MediaServices {
+            videos: &videos,
+            writes: &writes,
+            events: &events,
+        },
+    )
+    .await;
     let dashboard = Arc::new(DashboardService::new(
         Arc::new(SqlStatsRepository { db: db.clone() }),
         media.clone(),
@@ -223,7 +235,7 @@ fn auth_service(
             .unwrap_or(2);
         (cpus / 2).max(1)
     });
-    Ok(Arc::new(AuthService {
+    let ports = AuthPorts {
         users,
         sessions: Arc::new(SqlSessionRepository { db: db.clone() }),
         hasher: Arc::new(Argon2Hasher::new(hash_concurrency)?),
@@ -231,15 +243,24 @@ fn auth_service(
             secret.expose_secret().as_bytes(),
             JWT_ISSUER,
             JWT_AUDIENCE,
-            Duration::from_secs(config.access_token_seconds.clamp(1, 24 * 3600)),
+            Duration::from_secs(config.access_token_seconds),
         )),
         revocations,
         limiter,
-        default_role: config.default_role,
-        refresh_ttl: REFRESH_TOKEN_TTL,
         events: events.clone(),
-        refilling: tokio::sync::Mutex::new(()),
-    }))
+    };
+    Ok(Arc::new(AuthService::new(
+        ports,
+        config.default_role,
+        REFRESH_TOKEN_TTL,
+    )))
+}
+
+/// What the media use cases share with the others.
+struct MediaServices<'a> {
+    videos: &'a Arc<VideoService>,
+    writes: &'a Arc<RecentWrites>,
+    events: &'a Arc<dyn EventBus>,
 }
 
 /// Uploads and their processing, over the configured store and queue.
@@ -248,34 +269,38 @@ async fn media_services(
     db: &Database,
     store: Arc<dyn MediaStore>,
     jobs: &ApalisQueue,
-    videos: &Arc<VideoService>,
-    events: &Arc<dyn EventBus>,
+    shared: MediaServices<'_>,
 ) -> (Arc<MediaService>, Arc<MediaProcessor>) {
     let queue: Arc<dyn JobQueue> = Arc::new(jobs.clone());
     let media_repo = Arc::new(SqlMediaRepository { db: db.clone() });
     let uploads: Arc<dyn UploadRepository> = media_repo.clone();
     let job_records: Arc<dyn JobRepository> = media_repo;
-    let media = Arc::new(MediaService {
-        videos: videos.clone(),
+    let ports = MediaPorts {
+        videos: shared.videos.clone(),
         uploads,
         jobs: job_records.clone(),
         store: store.clone(),
         queue: queue.clone(),
+        writes: shared.writes.clone(),
+        events: shared.events.clone(),
+    };
+    let settings = MediaSettings {
         limits: UploadLimits {
             video_bytes: config.max_video_bytes,
             premium_video_bytes: config.premium_max_video_bytes,
             thumbnail_bytes: config.max_thumbnail_bytes,
         },
         ticket_ttl: Duration::from_secs(config.upload_ticket_seconds),
-        max_attempts: config.job_max_attempts.clamp(1, 100) as i32,
-        concurrency: config.job_concurrency.max(1),
-    });
+        max_attempts: config.job_max_attempts as i32,
+        concurrency: config.job_concurrency,
+    };
+    let media = Arc::new(MediaService::new(ports, settings));
     let processor = Arc::new(MediaProcessor::new(
         job_records,
         store,
         queue,
         Arc::new(Ffmpeg::detect(&config.ffprobe, &config.ffmpeg).await),
-        events.clone(),
+        shared.events.clone(),
         ProcessorSettings {
             backoff: Duration::from_millis(config.job_backoff_ms),
             work_dir: config.data_dir.join("work"),
@@ -325,11 +350,9 @@ impl Application {
         let background = Background::start(&self.state, &self.config);
         tracing::info!(addr = %self.addr, "reelgraph listening; GraphiQL at http://{}/graphiql", self.addr);
         let limits = ServeLimits {
-            header_read_timeout: Duration::from_secs(
-                self.config.header_read_timeout_seconds.max(1),
-            ),
-            body_stall: Duration::from_secs(self.config.body_stall_seconds.max(1)),
-            max_connections: self.config.max_connections.max(1),
+            header_read_timeout: Duration::from_secs(self.config.header_read_timeout_seconds),
+            body_stall: Duration::from_secs(self.config.body_stall_seconds),
+            max_connections: self.config.max_connections,
             ..ServeLimits::default()
         };
         crate::api::serve(self.listener, app.into_endpoint(), limits, signal).await?;

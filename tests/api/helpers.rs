@@ -149,7 +149,7 @@ pub async fn spawn_app_with(mut options: Options) -> TestApp {
         db_max_connections: 8,
         job_backoff_ms: 100,
         job_heartbeat_seconds: 1,
-        ..Config::with_defaults(tmp.path().to_path_buf())
+        ..Config::with_defaults(tmp.path().to_path_buf()).unwrap()
     };
     let mut config = config;
     if let Some(configure) = options.configure.take() {

@@ -240,7 +240,7 @@ async fn production_mode_refuses_to_start_without_a_jwt_secret() {
         listen: "127.0.0.1:0".parse().unwrap(),
         mode: Mode::Production,
         db_max_connections: 2,
-        ..Config::with_defaults(tmp.path().to_path_buf())
+        ..Config::with_defaults(tmp.path().to_path_buf()).unwrap()
     };
     let err = reelgraph::startup::Application::build(config)
         .await

@@ -118,25 +118,9 @@ async fn resolve_viewer(
         Err(DomainError::Unauthenticated(_)) if needs_no_token(batch) => Ok(Viewer::Anonymous {
             client_key: client_key(req),
         }),
-        Err(DomainError::Unauthenticated(message)) => Err(Refusal {
-            status: StatusCode::UNAUTHORIZED,
-            code: ErrorCode::Unauthenticated,
-            message,
-        }),
-        Err(err) => {
-            // The revocation list is unreachable (UNAVAILABLE) or broke (INTERNAL, logged
-            // with its cause inside the request span by `to_gql`).
-            let (status, code) = match err.code() {
-                ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
-                _ => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
-            };
-            let message = super::error::to_gql(err).message;
-            Err(Refusal {
-                status,
-                code,
-                message,
-            })
-        }
+        // A token that does not verify (401), or a revocation list that is unreachable
+        // (503) or broke (500, logged with its cause inside the request span).
+        Err(err) => Err(Refusal::from_domain(err)),
     }
 }
 

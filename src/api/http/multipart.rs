@@ -15,6 +15,7 @@ use poem::{Body, Request};
 use tokio::io::AsyncWriteExt;
 
 use super::request::parse_batch;
+use crate::api::error::http_status;
 use crate::domain::ErrorCode;
 
 /// Limits of one multipart request.
@@ -31,20 +32,16 @@ const PREFLIGHT_HEADERS: [&str; 2] = ["apollo-require-preflight", "x-apollo-oper
 
 type Rejection = (StatusCode, ErrorCode, String);
 
+fn rejection(code: ErrorCode, message: impl Into<String>) -> Rejection {
+    (http_status(code), code, message.into())
+}
+
 fn bad(message: impl Into<String>) -> Rejection {
-    (
-        StatusCode::BAD_REQUEST,
-        ErrorCode::BadUserInput,
-        message.into(),
-    )
+    rejection(ErrorCode::BadUserInput, message)
 }
 
 fn too_large(message: impl Into<String>) -> Rejection {
-    (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::PayloadTooLarge,
-        message.into(),
-    )
+    rejection(ErrorCode::PayloadTooLarge, message)
 }
 
 pub(super) fn is_multipart(req: &Request) -> bool {
@@ -230,11 +227,7 @@ fn attach_files(
 async fn spool(mut field: multer::Field<'_>) -> Result<std::fs::File, Rejection> {
     let internal = |e: std::io::Error| {
         tracing::error!(error = %e, "cannot spool an upload");
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            "internal error".to_owned(),
-        )
+        rejection(ErrorCode::Internal, "internal error")
     };
     let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(internal)?);
     while let Some(chunk) = field.next().await {

@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use super::negotiate::is_json_content_type;
 use super::MAX_BATCH;
-use crate::domain::ErrorCode;
+use crate::api::error::http_status;
+use crate::domain::{DomainError, ErrorCode};
 
 /// The operation of a GET request, from its query string.
 fn from_query_string(req: &Request) -> Result<async_graphql::Request, String> {
@@ -94,16 +95,14 @@ pub(crate) fn needs_no_token(batch: &BatchRequest) -> bool {
     })
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, (StatusCode, ErrorCode, String)> {
+async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, Refusal> {
     match body.into_bytes_limit(limit).await {
         Ok(bytes) => Ok(bytes.to_vec()),
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => Err((
-            StatusCode::PAYLOAD_TOO_LARGE,
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(Refusal::of(
             ErrorCode::PayloadTooLarge,
             format!("request body is larger than {limit} bytes"),
         )),
-        Err(e) => Err((
-            StatusCode::BAD_REQUEST,
+        Err(e) => Err(Refusal::of(
             ErrorCode::BadUserInput,
             format!("cannot read request body: {e}"),
         )),
@@ -136,12 +135,25 @@ pub(crate) struct Refusal {
 }
 
 impl Refusal {
-    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+    /// A refusal with the status its code has everywhere.
+    pub(crate) fn of(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::http(http_status(code), code, message)
+    }
+
+    /// A refusal about HTTP itself (method, media type, length), with its own status.
+    fn http(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
             message: message.into(),
         }
+    }
+
+    /// A use case's error, with its code's status and the message clients see (internal
+    /// errors are logged and masked).
+    pub(crate) fn from_domain(err: DomainError) -> Self {
+        let code = err.code();
+        Self::of(code, crate::api::error::to_gql(err).message)
     }
 }
 
@@ -161,8 +173,8 @@ pub(crate) async fn accept(
     get_allows: GetAllows,
 ) -> Result<BatchRequest, Refusal> {
     if req.method() == Method::GET {
-        let request = from_query_string(req)
-            .map_err(|m| Refusal::new(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, m))?;
+        let request =
+            from_query_string(req).map_err(|m| Refusal::of(ErrorCode::BadUserInput, m))?;
         let refused = selected_operations(&request).is_some_and(|ops| {
             ops.iter().any(|op| match op.ty {
                 OperationType::Query => false,
@@ -171,7 +183,7 @@ pub(crate) async fn accept(
             })
         });
         if refused {
-            return Err(Refusal::new(
+            return Err(Refusal::http(
                 StatusCode::METHOD_NOT_ALLOWED,
                 ErrorCode::BadUserInput,
                 match get_allows {
@@ -183,14 +195,14 @@ pub(crate) async fn accept(
         return Ok(BatchRequest::Single(request));
     }
     if req.method() != Method::POST {
-        return Err(Refusal::new(
+        return Err(Refusal::http(
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::BadUserInput,
             "use GET or POST",
         ));
     }
     if !is_json_content_type(req) {
-        return Err(Refusal::new(
+        return Err(Refusal::http(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::BadUserInput,
             "Content-Type must be application/json (or multipart/form-data for uploads)",
@@ -200,15 +212,11 @@ pub(crate) async fn accept(
         .header(header::CONTENT_LENGTH)
         .and_then(|l| l.parse::<u64>().ok());
     if declared.is_some_and(|l| l > limit as u64) {
-        return Err(Refusal::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        return Err(Refusal::of(
             ErrorCode::PayloadTooLarge,
             format!("request body is larger than {limit} bytes"),
         ));
     }
-    let bytes = read_body(body, limit)
-        .await
-        .map_err(|(status, code, message)| Refusal::new(status, code, message))?;
-    parse_batch(&bytes)
-        .map_err(|m| Refusal::new(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, m))
+    let bytes = read_body(body, limit).await?;
+    parse_batch(&bytes).map_err(|m| Refusal::of(ErrorCode::BadUserInput, m))
 }

@@ -19,6 +19,7 @@ use poem::{handler, Body, Request, Response};
 use super::negotiate::{reject, MediaType};
 use super::request::{accept, GetAllows};
 use super::{client_key, refuse, resolve_viewer, BodyLimit, RequestId};
+use crate::api::error::http_status;
 use crate::api::live::{Lease, LiveQuotas};
 use crate::api::ApiState;
 use crate::api::AppSchema;
@@ -47,7 +48,7 @@ async fn prepare(
         .zip(quotas.subscribe(&viewer))
         .ok_or_else(|| {
             let mut resp = reject(
-                StatusCode::TOO_MANY_REQUESTS,
+                http_status(ErrorCode::RateLimited),
                 MediaType::Json,
                 ErrorCode::RateLimited,
                 &format!(
@@ -66,7 +67,7 @@ async fn prepare(
             [leases.0, leases.1],
         )),
         BatchRequest::Batch(_) => Err(reject(
-            StatusCode::BAD_REQUEST,
+            http_status(ErrorCode::BadUserInput),
             MediaType::Json,
             ErrorCode::BadUserInput,
             "streams take one operation, not a batch",

@@ -388,7 +388,7 @@ pub struct LiveSubscription(std::sync::Arc<std::sync::atomic::AtomicI64>);
 
 impl LiveSubscription {
     pub fn new(state: &ApiState) -> Self {
-        let counter = state.dashboard.subscriptions.clone();
+        let counter = state.dashboard.subscription_counter();
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics::gauge!("reelgraph_subscriptions").increment(1.0);
         Self(counter)

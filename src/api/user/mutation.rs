@@ -3,7 +3,7 @@ use async_graphql::{Context, Object, ID};
 use super::types::{GqlRole, UpdateProfileInput, UserView};
 use crate::api::context::ContextExt;
 use crate::api::error::GqlResultExt;
-use crate::api::input::patch;
+use crate::api::patch::patch;
 use crate::app::users::ProfileInput;
 use crate::domain::UserId;
 

@@ -3,7 +3,7 @@ use async_graphql::{Context, Object, ID};
 use super::types::{CreateVideoInput, UpdateVideoInput, VideoStats, VideoView};
 use crate::api::context::ContextExt;
 use crate::api::error::GqlResultExt;
-use crate::api::input::patch;
+use crate::api::patch::patch;
 use crate::app::videos::CreateVideo;
 use crate::domain::video::VideoChanges;
 use crate::domain::VideoId;

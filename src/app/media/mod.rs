@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 pub mod processing;
 mod sweeps;
 
-use super::VideoService;
+use super::{RecentWrites, VideoService};
 use crate::domain::auth::Viewer;
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
-use crate::domain::events::Event;
+use crate::domain::events::{Event, EventBus};
 use crate::domain::media::{
     clean_filename, sniff, AcceptedUpload, Format, Job, JobQueue, JobRepository, MediaKind,
     MediaStore, NewJob, QueueMetrics, SignedRequest, Upload, UploadLimits, UploadRepository,
@@ -37,16 +37,38 @@ pub const ABANDONED_AFTER: Duration = Duration::from_secs(300);
 /// folder store refuses to store it later; Azure checks expiry when a request starts).
 pub const UPLOAD_FINISH_GRACE: Duration = Duration::from_secs(120);
 
-pub struct MediaService {
+/// What the media use cases are built on.
+pub struct MediaPorts {
     pub videos: Arc<VideoService>,
     pub uploads: Arc<dyn UploadRepository>,
     pub jobs: Arc<dyn JobRepository>,
     pub store: Arc<dyn MediaStore>,
     pub queue: Arc<dyn JobQueue>,
+    pub writes: Arc<RecentWrites>,
+    pub events: Arc<dyn EventBus>,
+}
+
+/// How large uploads may be, how long tickets live, and how jobs are run.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaSettings {
     pub limits: UploadLimits,
     pub ticket_ttl: Duration,
     pub max_attempts: i32,
     pub concurrency: usize,
+}
+
+pub struct MediaService {
+    videos: Arc<VideoService>,
+    uploads: Arc<dyn UploadRepository>,
+    jobs: Arc<dyn JobRepository>,
+    store: Arc<dyn MediaStore>,
+    queue: Arc<dyn JobQueue>,
+    writes: Arc<RecentWrites>,
+    events: Arc<dyn EventBus>,
+    limits: UploadLimits,
+    ticket_ttl: Duration,
+    max_attempts: i32,
+    concurrency: usize,
 }
 
 pub struct UploadRequest {
@@ -93,6 +115,31 @@ fn too_large(size: u64, max: u64) -> DomainError {
 }
 
 impl MediaService {
+    pub fn new(ports: MediaPorts, settings: MediaSettings) -> Self {
+        let MediaPorts {
+            videos,
+            uploads,
+            jobs,
+            store,
+            queue,
+            writes,
+            events,
+        } = ports;
+        Self {
+            videos,
+            uploads,
+            jobs,
+            store,
+            queue,
+            writes,
+            events,
+            limits: settings.limits,
+            ticket_ttl: settings.ticket_ttl,
+            max_attempts: settings.max_attempts,
+            concurrency: settings.concurrency,
+        }
+    }
+
     fn max_bytes(&self, viewer: &Viewer, kind: MediaKind) -> DomainResult<u64> {
         let (_, role) = viewer.require_user()?;
         Ok(self.limits.max_bytes(kind, role))
@@ -249,7 +296,7 @@ impl MediaService {
                 now,
             })
             .await?;
-        self.videos.writes.note(viewer);
+        self.writes.note(viewer);
         metrics::counter!("reelgraph_uploads_total", "kind" => video_kind_label(&job)).increment(1);
         metrics::counter!("reelgraph_upload_bytes_total").increment(size_bytes.max(0) as u64);
         if let Some(job) = job {
@@ -331,7 +378,7 @@ impl MediaService {
 
     /// Tells live subscribers that a job was queued for a video.
     async fn announce_queued(&self, job: &Job) {
-        let events = &self.videos.events;
+        let events = &self.events;
         events
             .publish(Event::Processing {
                 video_id: job.video_id,

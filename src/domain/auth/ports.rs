@@ -1,3 +1,11 @@
+//! The authentication ports: password hashing ([`PasswordHasher`]), access tokens
+//! ([`AccessTokens`]), refresh-token families ([`SessionRepository`]), the fast
+//! revocation cache ([`RevocationList`]) and attempt counting ([`AttemptLimiter`]).
+//! A token or session that does not hold up is `Unauthenticated` (a reused refresh
+//! token is `Reused`, after its whole family is revoked); a cache that cannot answer
+//! says so (`None`, or UNAVAILABLE) rather than guessing, so callers fall back to the
+//! durable record.
+
 use std::time::Duration;
 
 use async_trait::async_trait;

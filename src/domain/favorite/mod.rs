@@ -2,8 +2,6 @@
 //! the target's like count stays exact.
 
 use std::collections::HashSet;
-use std::fmt;
-use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,36 +11,19 @@ use crate::domain::error::DomainResult;
 use crate::domain::page::Page;
 use crate::domain::UserId;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString, strum::Display,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum TargetKind {
     Video,
     Recommendation,
 }
 
 impl TargetKind {
+    /// The name stored in the database and sent on the wire.
     pub fn as_str(self) -> &'static str {
-        match self {
-            TargetKind::Video => "VIDEO",
-            TargetKind::Recommendation => "RECOMMENDATION",
-        }
-    }
-}
-
-impl fmt::Display for TargetKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TargetKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "VIDEO" => Ok(TargetKind::Video),
-            "RECOMMENDATION" => Ok(TargetKind::Recommendation),
-            other => Err(format!("unknown favorite target kind {other:?}")),
-        }
+        self.into()
     }
 }
 

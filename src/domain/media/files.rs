@@ -8,26 +8,21 @@ use crate::domain::user::{Permission, Role};
 use crate::domain::DomainError;
 
 /// What an upload is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum MediaKind {
     Video,
     Thumbnail,
 }
 
 impl MediaKind {
+    /// The name stored in the database and sent on the wire.
     pub fn as_str(self) -> &'static str {
-        match self {
-            MediaKind::Video => "VIDEO",
-            MediaKind::Thumbnail => "THUMBNAIL",
-        }
+        self.into()
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "VIDEO" => Some(MediaKind::Video),
-            "THUMBNAIL" => Some(MediaKind::Thumbnail),
-            _ => None,
-        }
+        raw.parse().ok()
     }
 
     fn formats(self) -> &'static [Format] {

@@ -1,15 +1,15 @@
 //! Background jobs as users see them: status, attempts, stage and progress.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 
 use crate::domain::{JobId, UserId, VideoId};
 
 pub const JOB_KIND_PROCESS_MEDIA: &str = "process_media";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::Display,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum JobStatus {
     /// Waiting for a worker.
     Queued,
@@ -22,35 +22,9 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// The name stored in the database and sent on the wire.
     pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Queued => "QUEUED",
-            JobStatus::Running => "RUNNING",
-            JobStatus::Succeeded => "SUCCEEDED",
-            JobStatus::Failed => "FAILED",
-            JobStatus::Dead => "DEAD",
-        }
-    }
-}
-
-impl FromStr for JobStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "QUEUED" => JobStatus::Queued,
-            "RUNNING" => JobStatus::Running,
-            "SUCCEEDED" => JobStatus::Succeeded,
-            "FAILED" => JobStatus::Failed,
-            "DEAD" => JobStatus::Dead,
-            other => return Err(format!("unknown JobStatus {other:?}")),
-        })
-    }
-}
-
-impl fmt::Display for JobStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

@@ -1,3 +1,9 @@
+//! The user port: where accounts are kept ([`UserRepository`]). Lookups return `None`
+//! for a missing user; `create` returns `Conflict` naming the field whose login key is
+//! taken, and changes to a missing user return `NotFound`. Any other failure is
+//! UNAVAILABLE or INTERNAL, as the code of the returned
+//! [`DomainError`](crate::domain::DomainError) says.
+
 use async_trait::async_trait;
 
 use super::{NewUser, ProfileChanges, Role, User};

@@ -1,8 +1,19 @@
-use std::fmt;
-use std::str::FromStr;
-
 /// Roles in ascending order of power; each has every permission of the one below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE", ascii_case_insensitive)]
 pub enum Role {
     Guest,
     User,
@@ -55,32 +66,9 @@ impl Role {
         self >= Role::least_with(permission)
     }
 
+    /// The name stored in the database and sent on the wire.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Guest => "GUEST",
-            Role::User => "USER",
-            Role::Creator => "CREATOR",
-            Role::Premium => "PREMIUM",
-            Role::Admin => "ADMIN",
-            Role::SuperAdmin => "SUPER_ADMIN",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown role {s:?}; expected one of GUEST, USER, CREATOR, PREMIUM, ADMIN, SUPER_ADMIN"))
+        self.into()
     }
 }
 

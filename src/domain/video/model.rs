@@ -1,11 +1,11 @@
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 
 use crate::domain::{UserId, VideoId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::Display,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum VideoStatus {
     Draft,
     Uploading,
@@ -14,42 +14,29 @@ pub enum VideoStatus {
     Failed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::Display,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Visibility {
     Private,
     Unlisted,
     Public,
 }
 
-macro_rules! wire_enum {
-    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $name),+ }
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($name => Ok($ty::$variant),)+
-                    other => Err(format!(concat!("unknown ", stringify!($ty), " {:?}"), other)),
-                }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
+impl VideoStatus {
+    /// The name stored in the database and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
-wire_enum!(VideoStatus { Draft => "DRAFT", Uploading => "UPLOADING", Processing => "PROCESSING", Ready => "READY", Failed => "FAILED" });
-wire_enum!(Visibility { Private => "PRIVATE", Unlisted => "UNLISTED", Public => "PUBLIC" });
+impl Visibility {
+    /// The name stored in the database and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Video {

@@ -1,3 +1,10 @@
+//! The video port: where videos, their versions and their view counts are kept
+//! ([`VideoRepository`]), and the listing vocabulary its callers speak ([`ListScope`],
+//! [`VideoSort`], [`SortKey`]). Listings are keyset pages in a total order (the sort
+//! value, then the id); the use case decides the scope from the viewer, the repository
+//! only applies it. Writes to a missing or deleted video return `NotFound`, and every
+//! write the search index must see is recorded in the same transaction.
+
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -8,7 +15,8 @@ use crate::domain::error::DomainResult;
 use crate::domain::page::Page;
 use crate::domain::{UserId, VideoId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum VideoSort {
     Newest,
     Oldest,
@@ -17,13 +25,9 @@ pub enum VideoSort {
 }
 
 impl VideoSort {
+    /// The name a cursor records.
     pub fn as_str(self) -> &'static str {
-        match self {
-            VideoSort::Newest => "NEWEST",
-            VideoSort::Oldest => "OLDEST",
-            VideoSort::MostLiked => "MOST_LIKED",
-            VideoSort::MostViewed => "MOST_VIEWED",
-        }
+        self.into()
     }
 }
 

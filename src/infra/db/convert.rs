@@ -15,7 +15,10 @@ fn corrupt(what: &str, detail: impl std::fmt::Display) -> DomainError {
 pub fn user_from(m: user::Model) -> Result<User, DomainError> {
     Ok(User {
         id: UserId::from_uuid(m.id),
-        role: m.role.parse::<Role>().map_err(|e| corrupt("user", e))?,
+        role: m
+            .role
+            .parse::<Role>()
+            .map_err(|_| corrupt("user", format!("role {:?}", m.role)))?,
         username: m.username,
         email: m.email,
         password_hash: m.password_hash,
@@ -43,8 +46,14 @@ pub fn video_from(m: video::Model) -> Result<Video, DomainError> {
         categories: json_list(&m.categories)?,
         tags: json_list(&m.tags)?,
         seo_keywords: json_list(&m.seo_keywords)?,
-        status: m.status.parse().map_err(|e| corrupt("video", e))?,
-        visibility: m.visibility.parse().map_err(|e| corrupt("video", e))?,
+        status: m
+            .status
+            .parse()
+            .map_err(|_| corrupt("video", format!("status {:?}", m.status)))?,
+        visibility: m
+            .visibility
+            .parse()
+            .map_err(|_| corrupt("video", format!("visibility {:?}", m.visibility)))?,
         title: m.title,
         description: m.description,
         published_at: m.published_at,

@@ -26,8 +26,11 @@ pub struct SqlFavoriteRepository {
 fn favorite_from(m: favorite::Model) -> DomainResult<Favorite> {
     Ok(Favorite {
         user_id: UserId::from_uuid(m.user_id),
-        kind: m.target_kind.parse().map_err(|e: String| {
-            DomainError::internal(anyhow::anyhow!("corrupt favorite row: {e}"))
+        kind: m.target_kind.parse().map_err(|_| {
+            DomainError::internal(anyhow::anyhow!(
+                "corrupt favorite row: target kind {:?}",
+                m.target_kind
+            ))
         })?,
         target_id: m.target_id,
         created_at: m.created_at,

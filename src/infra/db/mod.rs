@@ -15,6 +15,7 @@ pub mod entities;
 mod favorite_repo;
 mod media_repo;
 mod outbox;
+mod replica_reads;
 mod session_repo;
 mod stats_repo;
 mod user_repo;

@@ -83,21 +83,28 @@ impl RedisBus {
         Ok(bus)
     }
 
+    /// Publishes on the bus's own connection, opened on first use and again after a
+    /// failure. The lock is held only to pick the connection: publishes from different
+    /// tasks are pipelined on it, each task's in the order it sends them.
     async fn try_publish(&self, payload: &str) -> redis::RedisResult<()> {
-        let mut guard = self.publisher.lock().await;
-        if guard.is_none() {
-            *guard = Some(self.client.get_multiplexed_async_connection().await?);
-        }
-        let Some(conn) = guard.as_mut() else {
-            return Ok(());
+        let mut conn = {
+            let mut guard = self.publisher.lock().await;
+            match guard.as_ref() {
+                Some(conn) => conn.clone(),
+                None => {
+                    let conn = self.client.get_multiplexed_async_connection().await?;
+                    *guard = Some(conn.clone());
+                    conn
+                }
+            }
         };
         let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
             .arg(&self.channel)
             .arg(payload)
-            .query_async(conn)
+            .query_async(&mut conn)
             .await;
         if result.is_err() {
-            *guard = None;
+            *self.publisher.lock().await = None;
         }
         result.map(|_| ())
     }

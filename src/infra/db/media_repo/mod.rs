@@ -45,10 +45,9 @@ fn job_from(m: media_job::Model) -> DomainResult<Job> {
         video_id: VideoId::from_uuid(m.video_id),
         owner_id: UserId::from_uuid(m.owner_id),
         object_key: m.object_key,
-        status: m
-            .status
-            .parse()
-            .map_err(|e: String| DomainError::internal(anyhow::anyhow!("corrupt job row: {e}")))?,
+        status: m.status.parse().map_err(|_| {
+            DomainError::internal(anyhow::anyhow!("corrupt job row: status {:?}", m.status))
+        })?,
         attempts: m.attempts,
         max_attempts: m.max_attempts,
         stage: m.stage,

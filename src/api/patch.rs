@@ -1,4 +1,4 @@
-//! GraphQL input wrappers to app-layer patches.
+//! Optional GraphQL input fields to the patches the use cases take.
 
 use async_graphql::MaybeUndefined;
 
