@@ -87,15 +87,20 @@ pub fn public_url(config: &Config, addr: SocketAddr) -> String {
         .unwrap_or_else(|| format!("http://{addr}"))
 }
 
+/// The event bus: across instances through Redis when it is configured.
+fn event_bus(config: &Config) -> anyhow::Result<Arc<dyn EventBus>> {
+    Ok(match &config.redis_url {
+        Some(url) => RedisBus::start(url.expose_secret(), &config.redis_prefix)
+            .context("cannot start the event bus")?,
+        None => Arc::new(LocalBus::default()),
+    })
+}
+
 /// Connects every adapter and builds the services. Runs migrations when configured.
 async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<AppState> {
     let secret = jwt_secret(config)?;
     let (db, redis) = connect_stores(config).await?;
-    let events: Arc<dyn EventBus> = match &config.redis_url {
-        Some(url) => RedisBus::start(url.expose_secret(), &config.redis_prefix)
-            .context("cannot start the event bus")?,
-        None => Arc::new(LocalBus::default()),
-    };
+    let events = event_bus(config)?;
     let user_repo = Arc::new(SqlUserRepository { db: db.clone() });
     let auth = auth_service(
         config,

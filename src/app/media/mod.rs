@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+mod jobs;
 pub mod processing;
 mod sweeps;
 
@@ -12,10 +13,10 @@ use super::{RecentWrites, VideoService};
 use crate::domain::auth::Viewer;
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
-use crate::domain::events::{Event, EventBus};
+use crate::domain::events::EventBus;
 use crate::domain::media::{
     clean_filename, sniff, AcceptedUpload, Format, Job, JobQueue, JobRepository, MediaKind,
-    MediaStore, NewJob, QueueMetrics, SignedRequest, Upload, UploadLimits, UploadRepository,
+    MediaStore, NewJob, SignedRequest, Upload, UploadLimits, UploadRepository,
     JOB_KIND_PROCESS_MEDIA, SNIFF_BYTES,
 };
 use crate::domain::user::Permission;
@@ -358,88 +359,6 @@ impl MediaService {
             .await?;
         self.accept(viewer, upload, format.mime, file.size_bytes as i64, now)
             .await
-    }
-
-    /// Queues a failed video's processing again.
-    pub async fn retry(&self, viewer: &Viewer, video_id: VideoId) -> DomainResult<Job> {
-        self.videos.editable(viewer, video_id).await?;
-        let job =
-            self.jobs.latest_job(video_id).await?.ok_or_else(|| {
-                DomainError::Conflict("this video has no processing to retry".into())
-            })?;
-        let job = self.jobs.requeue(job.id, clock::now()).await?;
-        self.announce_queued(&job).await;
-        if let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await {
-            // Committed as QUEUED: the sweeper hands it out if this push was lost.
-            tracing::warn!(error = %e, job = %job.id, "cannot queue a retried job now");
-        }
-        Ok(job)
-    }
-
-    /// Tells live subscribers that a job was queued for a video.
-    async fn announce_queued(&self, job: &Job) {
-        let events = &self.events;
-        events
-            .publish(Event::Processing {
-                video_id: job.video_id,
-                owner_id: job.owner_id,
-                status: VideoStatus::Processing.as_str().to_owned(),
-                stage: Some("queued".into()),
-                progress: 0,
-                error: None,
-                at: clock::now(),
-            })
-            .await;
-        events
-            .publish(Event::QueueChanged { at: clock::now() })
-            .await;
-    }
-
-    /// A job, for its video's owner and admins; `None` for anyone else.
-    pub async fn job(&self, viewer: &Viewer, id: JobId) -> DomainResult<Option<Job>> {
-        let (user, _) = viewer.require_user()?;
-        Ok(self
-            .jobs
-            .job(id)
-            .await?
-            .filter(|j| j.owner_id == user || viewer.can(Permission::ManageAnyVideo)))
-    }
-
-    /// Why processing failed, for the video's owner and admins only (it can name details
-    /// of the file and of the stored object).
-    pub fn processing_error<'a>(&self, viewer: &Viewer, video: &'a Video) -> Option<&'a str> {
-        video
-            .processing_error
-            .as_deref()
-            .filter(|_| can_be_edited_by(video, viewer))
-    }
-
-    pub async fn latest_job(&self, viewer: &Viewer, video: &Video) -> DomainResult<Option<Job>> {
-        if !can_be_edited_by(video, viewer) {
-            return Ok(None);
-        }
-        self.jobs.latest_job(video.id).await
-    }
-
-    /// Checks that the viewer may follow a video's processing (its owner and admins).
-    pub async fn watch_processing(&self, viewer: &Viewer, id: VideoId) -> DomainResult<()> {
-        let video = self
-            .videos
-            .get(viewer, id)
-            .await?
-            .ok_or(DomainError::NotFound("video"))?;
-        if !can_be_edited_by(&video, viewer) {
-            return Err(DomainError::forbidden(
-                "only the owner or an admin may follow this video's processing",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Queue counts, for users who can upload and admins.
-    pub async fn queue_metrics(&self, viewer: &Viewer) -> DomainResult<QueueMetrics> {
-        viewer.require(Permission::ManageOwnVideos, "see the processing queue")?;
-        self.jobs.queue_metrics(self.concurrency).await
     }
 
     /// A signed URL to the video's media: for viewers who may see the video once it is

@@ -13,18 +13,20 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+mod revocation;
+
 use crate::domain::auth::{
     AccessTokens, AttemptLimiter, PasswordHasher, RefreshOutcome, RevocationList,
     SessionRepository, Viewer,
 };
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
-use crate::domain::events::{Event, EventBus};
+use crate::domain::events::EventBus;
 use crate::domain::text::fold_key;
 use crate::domain::user::{
     DisplayName, Email, NewUser, Password, Role, User, UserRepository, Username,
 };
-use crate::domain::{DomainError, SessionId, UserId};
+use crate::domain::{DomainError, UserId};
 
 /// Failed logins allowed per account from one client in [`LOGIN_WINDOW`] before that
 /// client's further tries at that account are refused. Other clients are unaffected, so
@@ -300,130 +302,6 @@ impl AuthService {
             }
             RefreshOutcome::Invalid => Err(invalid_refresh()),
         }
-    }
-
-    /// Checks an access token and the revocation list; the result is the request's viewer.
-    pub async fn authenticate(&self, token: &str) -> DomainResult<Viewer> {
-        let claims = self.tokens.verify(token)?;
-        let keys = [
-            format!("jti:{}", claims.jti),
-            format!("sid:{}", claims.session),
-        ];
-        let revoked = match self.revocations.any_revoked(&keys).await? {
-            Some(revoked) => revoked,
-            None => {
-                self.refill_revocations().await?;
-                self.revocations.any_revoked(&keys).await?.ok_or_else(|| {
-                    DomainError::Unavailable(
-                        "the revocation list keeps losing its contents; try again shortly".into(),
-                    )
-                })?
-            }
-        };
-        if revoked {
-            return Err(DomainError::Unauthenticated(
-                "access token has been revoked".into(),
-            ));
-        }
-        Ok(Viewer::User {
-            id: claims.user_id,
-            role: claims.role,
-            session: claims.session,
-            jti: claims.jti,
-            expires_at: claims.expires_at,
-        })
-    }
-
-    /// Fills the revocation list from the database's record of revoked sessions: every
-    /// session revoked within one access-token lifetime (older ones have no live tokens).
-    /// Runs once per emptied list; concurrent requests wait for the one fill.
-    async fn refill_revocations(&self) -> DomainResult<()> {
-        let _one_at_a_time = self.refilling.lock().await;
-        if self.revocations.is_filled().await? {
-            return Ok(());
-        }
-        let ttl = self.tokens.ttl();
-        let since =
-            clock::now() - chrono::Duration::from_std(ttl).map_err(DomainError::internal)?;
-        let keys: Vec<String> = self
-            .sessions
-            .revoked_since(since)
-            .await?
-            .iter()
-            .map(|s| format!("sid:{s}"))
-            .collect();
-        for chunk in keys.chunks(500) {
-            self.revocations.revoke(chunk, ttl).await?;
-        }
-        self.revocations.mark_filled().await?;
-        tracing::info!(
-            sessions = keys.len(),
-            "revocation list filled from the database"
-        );
-        Ok(())
-    }
-
-    async fn revoke_sessions(&self, sessions: &[SessionId]) -> DomainResult<()> {
-        if sessions.is_empty() {
-            return Ok(());
-        }
-        let keys: Vec<String> = sessions.iter().map(|s| format!("sid:{s}")).collect();
-        self.revocations.revoke(&keys, self.tokens.ttl()).await?;
-        self.events
-            .publish(Event::SessionsRevoked {
-                sessions: sessions.to_vec(),
-            })
-            .await;
-        Ok(())
-    }
-
-    /// Ends the viewer's session (or the one `refresh_token` belongs to, if it is the
-    /// viewer's) and revokes the access token in use.
-    pub async fn logout(&self, viewer: &Viewer, refresh_token: Option<&str>) -> DomainResult<bool> {
-        let Viewer::User {
-            id, session, jti, ..
-        } = viewer
-        else {
-            return Err(DomainError::unauthenticated());
-        };
-        let mut to_revoke = vec![*session];
-        if let Some(token) = refresh_token {
-            if let Some((other, owner)) = self
-                .sessions
-                .session_of(&hash_refresh_token(token), clock::now())
-                .await?
-            {
-                if owner != *id {
-                    return Err(invalid_refresh());
-                }
-                if other != *session {
-                    to_revoke.push(other);
-                }
-            }
-        }
-        for s in &to_revoke {
-            self.sessions.revoke(*s, "logout", clock::now()).await?;
-        }
-        self.revocations
-            .revoke(&[format!("jti:{jti}")], self.tokens.ttl())
-            .await?;
-        self.revoke_sessions(&to_revoke).await?;
-        Ok(true)
-    }
-
-    pub async fn logout_all(&self, viewer: &Viewer) -> DomainResult<bool> {
-        let (id, _) = viewer.require_user()?;
-        self.end_all_sessions(id, "logout_all").await?;
-        Ok(true)
-    }
-
-    /// Ends every session of `user` and revokes their access tokens at once.
-    pub async fn end_all_sessions(&self, user: UserId, reason: &str) -> DomainResult<()> {
-        let revoked = self
-            .sessions
-            .revoke_all(user, None, reason, clock::now())
-            .await?;
-        self.revoke_sessions(&revoked).await
     }
 
     /// Changes the password after checking the current one; every other session ends.
