@@ -104,7 +104,9 @@ pub fn search_query(data: &[u8]) {
     let text = String::from_utf8_lossy(text).into_owned();
     let request = request_from(*flags, *first, *extra, text.clone());
     let audience = request.audience;
-    check_pages(&text, request);
+    if !check_pages(&text, request) {
+        return;
+    }
     let rt = runtime();
     match rt.block_on(search_index().suggest(text.clone(), 5, audience)) {
         Ok(_) | Err(search_index::SearchError::Query(_)) => {}
@@ -157,13 +159,14 @@ fn request_from(flags: u8, first: u8, extra: u8, text: String) -> search_index::
     }
 }
 
-/// The hits come in the sort's order, and a next page promised is non-empty and new.
-fn check_pages(text: &str, request: search_index::SearchRequest) {
+/// The hits come in the sort's order, and a next page promised is non-empty and new;
+/// false when the text is refused as a query.
+fn check_pages(text: &str, request: search_index::SearchRequest) -> bool {
     let index = search_index();
     let rt = runtime();
     let page = match rt.block_on(index.search(request.clone())) {
         Ok(page) => page,
-        Err(search_index::SearchError::Query(_)) => return,
+        Err(search_index::SearchError::Query(_)) => return false,
         Err(e) => panic!("search for {text:?} failed: {e}"),
     };
     assert!(page.hits.len() <= request.first, "page longer than asked");
@@ -195,4 +198,5 @@ fn check_pages(text: &str, request: search_index::SearchRequest) {
             "hits for {text:?} out of order: {a:?} before {b:?}"
         );
     }
+    true
 }

@@ -119,8 +119,14 @@ async fn resolve_viewer(
             client_key: client_key(req),
         }),
         // A token that does not verify (401), or a revocation list that is unreachable
-        // (503) or broke (500, logged with its cause inside the request span).
-        Err(err) => Err(Refusal::from_domain(err)),
+        // (503); anything else broke (500, logged with its cause inside the request span).
+        Err(err) => match err.code() {
+            ErrorCode::Unauthenticated | ErrorCode::Unavailable => Err(Refusal::from_domain(err)),
+            _ => Err(Refusal::of(
+                ErrorCode::Internal,
+                super::error::to_gql(err).message,
+            )),
+        },
     }
 }
 

@@ -67,7 +67,9 @@ impl EventBus for LocalBus {
 pub struct RedisBus {
     local: LocalBus,
     client: redis::Client,
-    publisher: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    /// The publishing connection and its generation (so a failure only drops the
+    /// connection it happened on, not one opened since).
+    publisher: tokio::sync::Mutex<(u64, Option<redis::aio::MultiplexedConnection>)>,
     channel: String,
 }
 
@@ -76,7 +78,7 @@ impl RedisBus {
         let bus = Arc::new(Self {
             local: LocalBus::default(),
             client: redis::Client::open(url)?,
-            publisher: tokio::sync::Mutex::new(None),
+            publisher: tokio::sync::Mutex::new((0, None)),
             channel: format!("{prefix}events"),
         });
         tokio::spawn(listen(Arc::downgrade(&bus)));
@@ -87,14 +89,15 @@ impl RedisBus {
     /// failure. The lock is held only to pick the connection: publishes from different
     /// tasks are pipelined on it, each task's in the order it sends them.
     async fn try_publish(&self, payload: &str) -> redis::RedisResult<()> {
-        let mut conn = {
+        let (generation, mut conn) = {
             let mut guard = self.publisher.lock().await;
-            match guard.as_ref() {
-                Some(conn) => conn.clone(),
+            match &guard.1 {
+                Some(conn) => (guard.0, conn.clone()),
                 None => {
                     let conn = self.client.get_multiplexed_async_connection().await?;
-                    *guard = Some(conn.clone());
-                    conn
+                    guard.0 += 1;
+                    guard.1 = Some(conn.clone());
+                    (guard.0, conn)
                 }
             }
         };
@@ -104,7 +107,10 @@ impl RedisBus {
             .query_async(&mut conn)
             .await;
         if result.is_err() {
-            *self.publisher.lock().await = None;
+            let mut guard = self.publisher.lock().await;
+            if guard.0 == generation {
+                guard.1 = None;
+            }
         }
         result.map(|_| ())
     }
