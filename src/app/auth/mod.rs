@@ -70,15 +70,9 @@ pub struct AuthPorts {
 }
 
 pub struct AuthService {
-    users: Arc<dyn UserRepository>,
-    sessions: Arc<dyn SessionRepository>,
-    hasher: Arc<dyn PasswordHasher>,
-    tokens: Arc<dyn AccessTokens>,
-    revocations: Arc<dyn RevocationList>,
-    limiter: Arc<dyn AttemptLimiter>,
+    ports: AuthPorts,
     default_role: Role,
     refresh_ttl: Duration,
-    events: Arc<dyn EventBus>,
     /// Held while the revocation list is filled from the database.
     refilling: tokio::sync::Mutex<()>,
 }
@@ -111,25 +105,10 @@ fn invalid_login() -> DomainError {
 impl AuthService {
     /// New users get `default_role`; refresh tokens live `refresh_ttl`.
     pub fn new(ports: AuthPorts, default_role: Role, refresh_ttl: Duration) -> Self {
-        let AuthPorts {
-            users,
-            sessions,
-            hasher,
-            tokens,
-            revocations,
-            limiter,
-            events,
-        } = ports;
         Self {
-            users,
-            sessions,
-            hasher,
-            tokens,
-            revocations,
-            limiter,
+            ports,
             default_role,
             refresh_ttl,
-            events,
             refilling: tokio::sync::Mutex::new(()),
         }
     }
@@ -153,8 +132,9 @@ impl AuthService {
             .transpose()
             .map_err(field)?
             .map(DisplayName::into_inner);
-        let password_hash = self.hasher.hash(password.expose()).await?;
-        self.users
+        let password_hash = self.ports.hasher.hash(password.expose()).await?;
+        self.ports
+            .users
             .create(NewUser {
                 id: UserId::new(),
                 username,
@@ -182,7 +162,7 @@ impl AuthService {
         {
             return Err(invalid_login());
         }
-        let user = self.users.by_login_key(&key).await?;
+        let user = self.ports.users.by_login_key(&key).await?;
         // One account whichever name was typed; unknown names count as accounts of their own.
         let account = match &user {
             Some(user) => user.id.to_string(),
@@ -194,41 +174,53 @@ impl AuthService {
         let bucket = format!("login:{account}:{client}");
         let account_bucket = format!("login:{account}");
         let client_bucket = format!("login-from:{client}");
-        let (client_failures, retry_after) = self.limiter.current(&client_bucket).await?;
+        let (client_failures, retry_after) = self.ports.limiter.current(&client_bucket).await?;
         if client_failures >= MAX_CLIENT_FAILURES {
             return Err(throttled("failed logins from this client", retry_after));
         }
-        let own_attempts = self.limiter.record(&bucket, LOGIN_WINDOW).await?;
+        let own_attempts = self.ports.limiter.record(&bucket, LOGIN_WINDOW).await?;
         if own_attempts > MAX_LOGIN_FAILURES {
-            let (_, retry_after) = self.limiter.current(&bucket).await?;
+            let (_, retry_after) = self.ports.limiter.current(&bucket).await?;
             return Err(throttled("failed logins for this account", retry_after));
         }
         // Guessing spread over many clients: once the account has too many failures, only
         // clients that have not failed on it yet may try (the owner on their own device),
         // so the limit slows guessers without locking the owner out.
-        let account_attempts = self.limiter.record(&account_bucket, LOGIN_WINDOW).await?;
+        let account_attempts = self
+            .ports
+            .limiter
+            .record(&account_bucket, LOGIN_WINDOW)
+            .await?;
         if account_attempts > MAX_ACCOUNT_FAILURES && own_attempts > 1 {
-            let (_, retry_after) = self.limiter.current(&account_bucket).await?;
+            let (_, retry_after) = self.ports.limiter.current(&account_bucket).await?;
             return Err(throttled(
                 "failed logins for this account from everywhere",
                 retry_after,
             ));
         }
         let verified = match &user {
-            Some(user) => self.hasher.verify(password, &user.password_hash).await?,
+            Some(user) => {
+                self.ports
+                    .hasher
+                    .verify(password, &user.password_hash)
+                    .await?
+            }
             None => {
-                self.hasher.verify_dummy(password).await;
+                self.ports.hasher.verify_dummy(password).await;
                 false
             }
         };
         match user {
             Some(user) if verified && user.is_active => {
-                self.limiter.reset(&bucket).await?;
-                self.limiter.reset(&account_bucket).await?;
+                self.ports.limiter.reset(&bucket).await?;
+                self.ports.limiter.reset(&account_bucket).await?;
                 self.start_session(user).await
             }
             _ => {
-                self.limiter.record(&client_bucket, LOGIN_WINDOW).await?;
+                self.ports
+                    .limiter
+                    .record(&client_bucket, LOGIN_WINDOW)
+                    .await?;
                 Err(invalid_login())
             }
         }
@@ -237,9 +229,9 @@ impl AuthService {
     /// Counts an attempt before the expensive check, so parallel guesses cannot all slip
     /// under the limit; a success resets the bucket.
     async fn count_attempt(&self, bucket: &str, max: u64, what: &str) -> DomainResult<()> {
-        let attempts = self.limiter.record(bucket, LOGIN_WINDOW).await?;
+        let attempts = self.ports.limiter.record(bucket, LOGIN_WINDOW).await?;
         if attempts > max {
-            let (_, retry_after) = self.limiter.current(bucket).await?;
+            let (_, retry_after) = self.ports.limiter.current(bucket).await?;
             return Err(throttled(what, retry_after));
         }
         Ok(())
@@ -248,6 +240,7 @@ impl AuthService {
     async fn start_session(&self, user: User) -> DomainResult<AuthSession> {
         let refresh_token = new_refresh_token();
         let session = self
+            .ports
             .sessions
             .create(
                 user.id,
@@ -256,7 +249,7 @@ impl AuthService {
                 self.refresh_ttl,
             )
             .await?;
-        let access = self.tokens.issue(user.id, user.role, session)?;
+        let access = self.ports.tokens.issue(user.id, user.role, session)?;
         Ok(AuthSession {
             access_token: access.token,
             refresh_token,
@@ -271,6 +264,7 @@ impl AuthService {
         }
         let new_token = new_refresh_token();
         let outcome = self
+            .ports
             .sessions
             .rotate(
                 &hash_refresh_token(refresh_token),
@@ -282,12 +276,13 @@ impl AuthService {
         match outcome {
             RefreshOutcome::Rotated { user_id, session } => {
                 let user = self
+                    .ports
                     .users
                     .by_id(user_id)
                     .await?
                     .filter(|u| u.is_active)
                     .ok_or_else(invalid_refresh)?;
-                let access = self.tokens.issue(user.id, user.role, session)?;
+                let access = self.ports.tokens.issue(user.id, user.role, session)?;
                 Ok(AuthSession {
                     access_token: access.token,
                     refresh_token: new_token,
@@ -316,6 +311,7 @@ impl AuthService {
         };
         let new = Password::parse(new, "newPassword")?;
         let user = self
+            .ports
             .users
             .by_id(*id)
             .await?
@@ -324,7 +320,11 @@ impl AuthService {
         self.count_attempt(&bucket, MAX_LOGIN_FAILURES, "password checks")
             .await?;
         if current.chars().count() > Password::MAX_CHARS
-            || !self.hasher.verify(current, &user.password_hash).await?
+            || !self
+                .ports
+                .hasher
+                .verify(current, &user.password_hash)
+                .await?
         {
             return Err(DomainError::bad_input(
                 "currentPassword",
@@ -337,16 +337,17 @@ impl AuthService {
                 "new password must differ from the current one",
             ));
         }
-        let hash = self.hasher.hash(new.expose()).await?;
+        let hash = self.ports.hasher.hash(new.expose()).await?;
         // Other sessions end before the password changes, so a failure in between can
         // never leave them alive under the new password.
         let revoked = self
+            .ports
             .sessions
             .revoke_all(*id, Some(*session), "password_changed", clock::now())
             .await?;
         self.revoke_sessions(&revoked).await?;
-        self.users.set_password_hash(*id, &hash).await?;
-        self.limiter.reset(&bucket).await?;
+        self.ports.users.set_password_hash(*id, &hash).await?;
+        self.ports.limiter.reset(&bucket).await?;
         Ok(true)
     }
 }

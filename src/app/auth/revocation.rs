@@ -12,20 +12,25 @@ use crate::domain::{DomainError, SessionId, UserId};
 impl AuthService {
     /// Checks an access token and the revocation list; the result is the request's viewer.
     pub async fn authenticate(&self, token: &str) -> DomainResult<Viewer> {
-        let claims = self.tokens.verify(token)?;
+        let claims = self.ports.tokens.verify(token)?;
         let keys = [
             format!("jti:{}", claims.jti),
             format!("sid:{}", claims.session),
         ];
-        let revoked = match self.revocations.any_revoked(&keys).await? {
+        let revoked = match self.ports.revocations.any_revoked(&keys).await? {
             Some(revoked) => revoked,
             None => {
                 self.refill_revocations().await?;
-                self.revocations.any_revoked(&keys).await?.ok_or_else(|| {
-                    DomainError::Unavailable(
-                        "the revocation list keeps losing its contents; try again shortly".into(),
-                    )
-                })?
+                self.ports
+                    .revocations
+                    .any_revoked(&keys)
+                    .await?
+                    .ok_or_else(|| {
+                        DomainError::Unavailable(
+                            "the revocation list keeps losing its contents; try again shortly"
+                                .into(),
+                        )
+                    })?
             }
         };
         if revoked {
@@ -47,13 +52,14 @@ impl AuthService {
     /// Runs once per emptied list; concurrent requests wait for the one fill.
     async fn refill_revocations(&self) -> DomainResult<()> {
         let _one_at_a_time = self.refilling.lock().await;
-        if self.revocations.is_filled().await? {
+        if self.ports.revocations.is_filled().await? {
             return Ok(());
         }
-        let ttl = self.tokens.ttl();
+        let ttl = self.ports.tokens.ttl();
         let since =
             clock::now() - chrono::Duration::from_std(ttl).map_err(DomainError::internal)?;
         let keys: Vec<String> = self
+            .ports
             .sessions
             .revoked_since(since)
             .await?
@@ -61,9 +67,9 @@ impl AuthService {
             .map(|s| format!("sid:{s}"))
             .collect();
         for chunk in keys.chunks(500) {
-            self.revocations.revoke(chunk, ttl).await?;
+            self.ports.revocations.revoke(chunk, ttl).await?;
         }
-        self.revocations.mark_filled().await?;
+        self.ports.revocations.mark_filled().await?;
         tracing::info!(
             sessions = keys.len(),
             "revocation list filled from the database"
@@ -76,8 +82,12 @@ impl AuthService {
             return Ok(());
         }
         let keys: Vec<String> = sessions.iter().map(|s| format!("sid:{s}")).collect();
-        self.revocations.revoke(&keys, self.tokens.ttl()).await?;
-        self.events
+        self.ports
+            .revocations
+            .revoke(&keys, self.ports.tokens.ttl())
+            .await?;
+        self.ports
+            .events
             .publish(Event::SessionsRevoked {
                 sessions: sessions.to_vec(),
             })
@@ -97,6 +107,7 @@ impl AuthService {
         let mut to_revoke = vec![*session];
         if let Some(token) = refresh_token {
             if let Some((other, owner)) = self
+                .ports
                 .sessions
                 .session_of(&hash_refresh_token(token), clock::now())
                 .await?
@@ -110,10 +121,14 @@ impl AuthService {
             }
         }
         for s in &to_revoke {
-            self.sessions.revoke(*s, "logout", clock::now()).await?;
+            self.ports
+                .sessions
+                .revoke(*s, "logout", clock::now())
+                .await?;
         }
-        self.revocations
-            .revoke(&[format!("jti:{jti}")], self.tokens.ttl())
+        self.ports
+            .revocations
+            .revoke(&[format!("jti:{jti}")], self.ports.tokens.ttl())
             .await?;
         self.revoke_sessions(&to_revoke).await?;
         Ok(true)
@@ -128,6 +143,7 @@ impl AuthService {
     /// Ends every session of `user` and revokes their access tokens at once.
     pub async fn end_all_sessions(&self, user: UserId, reason: &str) -> DomainResult<()> {
         let revoked = self
+            .ports
             .sessions
             .revoke_all(user, None, reason, clock::now())
             .await?;

@@ -16,14 +16,14 @@ use crate::domain::{DomainError, JobId, VideoId};
 impl MediaService {
     /// Queues a failed video's processing again.
     pub async fn retry(&self, viewer: &Viewer, video_id: VideoId) -> DomainResult<Job> {
-        self.videos.editable(viewer, video_id).await?;
+        self.ports.videos.editable(viewer, video_id).await?;
         let job =
-            self.jobs.latest_job(video_id).await?.ok_or_else(|| {
+            self.ports.jobs.latest_job(video_id).await?.ok_or_else(|| {
                 DomainError::Conflict("this video has no processing to retry".into())
             })?;
-        let job = self.jobs.requeue(job.id, clock::now()).await?;
+        let job = self.ports.jobs.requeue(job.id, clock::now()).await?;
         self.announce_queued(&job).await;
-        if let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await {
+        if let Err(e) = self.ports.queue.enqueue(&job, Duration::ZERO).await {
             // Committed as QUEUED: the sweeper hands it out if this push was lost.
             tracing::warn!(error = %e, job = %job.id, "cannot queue a retried job now");
         }
@@ -32,7 +32,7 @@ impl MediaService {
 
     /// Tells live subscribers that a job was queued for a video.
     pub(super) async fn announce_queued(&self, job: &Job) {
-        let events = &self.events;
+        let events = &self.ports.events;
         events
             .publish(Event::Processing {
                 video_id: job.video_id,
@@ -53,6 +53,7 @@ impl MediaService {
     pub async fn job(&self, viewer: &Viewer, id: JobId) -> DomainResult<Option<Job>> {
         let (user, _) = viewer.require_user()?;
         Ok(self
+            .ports
             .jobs
             .job(id)
             .await?
@@ -72,12 +73,13 @@ impl MediaService {
         if !can_be_edited_by(video, viewer) {
             return Ok(None);
         }
-        self.jobs.latest_job(video.id).await
+        self.ports.jobs.latest_job(video.id).await
     }
 
     /// Checks that the viewer may follow a video's processing (its owner and admins).
     pub async fn watch_processing(&self, viewer: &Viewer, id: VideoId) -> DomainResult<()> {
         let video = self
+            .ports
             .videos
             .get(viewer, id)
             .await?
@@ -93,6 +95,9 @@ impl MediaService {
     /// Queue counts, for users who can upload and admins.
     pub async fn queue_metrics(&self, viewer: &Viewer) -> DomainResult<QueueMetrics> {
         viewer.require(Permission::ManageOwnVideos, "see the processing queue")?;
-        self.jobs.queue_metrics(self.concurrency).await
+        self.ports
+            .jobs
+            .queue_metrics(self.settings.concurrency)
+            .await
     }
 }

@@ -59,17 +59,8 @@ pub struct MediaSettings {
 }
 
 pub struct MediaService {
-    videos: Arc<VideoService>,
-    uploads: Arc<dyn UploadRepository>,
-    jobs: Arc<dyn JobRepository>,
-    store: Arc<dyn MediaStore>,
-    queue: Arc<dyn JobQueue>,
-    writes: Arc<RecentWrites>,
-    events: Arc<dyn EventBus>,
-    limits: UploadLimits,
-    ticket_ttl: Duration,
-    max_attempts: i32,
-    concurrency: usize,
+    ports: MediaPorts,
+    settings: MediaSettings,
 }
 
 pub struct UploadRequest {
@@ -117,33 +108,12 @@ fn too_large(size: u64, max: u64) -> DomainError {
 
 impl MediaService {
     pub fn new(ports: MediaPorts, settings: MediaSettings) -> Self {
-        let MediaPorts {
-            videos,
-            uploads,
-            jobs,
-            store,
-            queue,
-            writes,
-            events,
-        } = ports;
-        Self {
-            videos,
-            uploads,
-            jobs,
-            store,
-            queue,
-            writes,
-            events,
-            limits: settings.limits,
-            ticket_ttl: settings.ticket_ttl,
-            max_attempts: settings.max_attempts,
-            concurrency: settings.concurrency,
-        }
+        Self { ports, settings }
     }
 
     fn max_bytes(&self, viewer: &Viewer, kind: MediaKind) -> DomainResult<u64> {
         let (_, role) = viewer.require_user()?;
-        Ok(self.limits.max_bytes(kind, role))
+        Ok(self.settings.limits.max_bytes(kind, role))
     }
 
     fn checked_request(
@@ -174,14 +144,14 @@ impl MediaService {
         video_id: VideoId,
         input: UploadRequest,
     ) -> DomainResult<UploadTicket> {
-        let video = self.videos.editable(viewer, video_id).await?;
+        let video = self.ports.videos.editable(viewer, video_id).await?;
         let kind = MediaKind::Video;
         let (filename, format, _) = self.checked_request(viewer, kind, &input)?;
         // A ticket accepts exactly what it declared, never the role's whole allowance.
         let max = input.size_bytes as u64;
         let id = UploadId::new();
         let now = clock::now();
-        let ttl = self.ticket_ttl.min(MAX_TICKET_TTL);
+        let ttl = self.settings.ticket_ttl.min(MAX_TICKET_TTL);
         let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or_default();
         let upload = Upload {
             id,
@@ -197,10 +167,11 @@ impl MediaService {
             completed_at: None,
         };
         let request = self
+            .ports
             .store
             .upload_request(&upload.object_key, format.mime, max, expires_at)
             .await?;
-        self.uploads.create_upload(upload.clone()).await?;
+        self.ports.uploads.create_upload(upload.clone()).await?;
         Ok(UploadTicket { upload, request })
     }
 
@@ -209,6 +180,7 @@ impl MediaService {
     pub async fn complete_upload(&self, viewer: &Viewer, id: UploadId) -> DomainResult<Video> {
         let (user, _) = viewer.require_user()?;
         let upload = self
+            .ports
             .uploads
             .upload(id)
             .await?
@@ -218,7 +190,7 @@ impl MediaService {
                 "this upload ticket was issued to another user",
             ));
         }
-        self.videos.editable(viewer, upload.video_id).await?;
+        self.ports.videos.editable(viewer, upload.video_id).await?;
         if upload.completed_at.is_some() {
             return Err(DomainError::Conflict(
                 "this upload was already completed; request a new ticket".into(),
@@ -232,15 +204,15 @@ impl MediaService {
             ));
         }
         let key = &upload.object_key;
-        let size = self.store.size(key).await?.ok_or_else(|| {
+        let size = self.ports.store.size(key).await?.ok_or_else(|| {
             DomainError::bad_input("uploadId", "nothing has been uploaded for this ticket")
         })?;
-        self.store.seal(key).await?;
+        self.ports.store.seal(key).await?;
         let format = match self.verify(&upload, size).await {
             Ok(format) => format,
             Err(e @ (DomainError::BadInput { .. } | DomainError::PayloadTooLarge(_))) => {
                 // Nothing rejected stays behind; the ticket can be used again.
-                if let Err(del) = self.store.delete(key).await {
+                if let Err(del) = self.ports.store.delete(key).await {
                     tracing::warn!(error = %del, key, "cannot delete a rejected upload");
                 }
                 return Err(e);
@@ -266,6 +238,7 @@ impl MediaService {
             ));
         }
         let head = self
+            .ports
             .store
             .read_head(&upload.object_key, SNIFF_BYTES)
             .await?;
@@ -284,9 +257,10 @@ impl MediaService {
         let job = (upload.kind == MediaKind::Video).then(|| NewJob {
             id: JobId::new(),
             kind: JOB_KIND_PROCESS_MEDIA,
-            max_attempts: self.max_attempts,
+            max_attempts: self.settings.max_attempts,
         });
         let (video, job) = self
+            .ports
             .uploads
             .accept_upload(AcceptedUpload {
                 upload,
@@ -297,13 +271,13 @@ impl MediaService {
                 now,
             })
             .await?;
-        self.writes.note(viewer);
+        self.ports.writes.note(viewer);
         metrics::counter!("reelgraph_uploads_total", "kind" => video_kind_label(&job)).increment(1);
         metrics::counter!("reelgraph_upload_bytes_total").increment(size_bytes.max(0) as u64);
         if let Some(job) = job {
             // The job row is committed; if the push fails, the sweeper pushes it later.
             self.announce_queued(&job).await;
-            if let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await {
+            if let Err(e) = self.ports.queue.enqueue(&job, Duration::ZERO).await {
                 tracing::warn!(error = %e, job = %job.id, "cannot queue a job now; it will be queued again");
             }
         }
@@ -318,7 +292,7 @@ impl MediaService {
         kind: MediaKind,
         file: ReceivedFile<'_>,
     ) -> DomainResult<Video> {
-        let video = self.videos.editable(viewer, video_id).await?;
+        let video = self.ports.videos.editable(viewer, video_id).await?;
         let filename = clean_filename(file.filename, kind, "file")?;
         if let Some(declared) = file.content_type {
             // Browsers send application/octet-stream for unknown types: the bytes decide.
@@ -353,8 +327,9 @@ impl MediaService {
         };
         // The record first, so an object whose store step fails midway is still known
         // (and swept with the other abandoned uploads).
-        self.uploads.create_upload(upload.clone()).await?;
-        self.store
+        self.ports.uploads.create_upload(upload.clone()).await?;
+        self.ports
+            .store
             .put_file(&upload.object_key, format.mime, file.content)
             .await?;
         self.accept(viewer, upload, format.mime, file.size_bytes as i64, now)
@@ -383,7 +358,7 @@ impl MediaService {
     async fn read_url(&self, key: &str) -> DomainResult<String> {
         let expires_at =
             clock::now() + chrono::Duration::from_std(READ_URL_TTL).unwrap_or_default();
-        self.store.read_url(key, expires_at).await
+        self.ports.store.read_url(key, expires_at).await
     }
 }
 

@@ -17,11 +17,16 @@ impl MediaService {
         let before =
             now - chrono::Duration::from_std(STALLED_AFTER).map_err(DomainError::internal)?;
         let mut pushed = 0;
-        for job in self.jobs.stalled_since(before, 100).await? {
-            let Some(job) = self.jobs.requeue_stalled(&job, now).await? else {
+        for job in self.ports.jobs.stalled_since(before, 100).await? {
+            let Some(job) = self.ports.jobs.requeue_stalled(&job, now).await? else {
                 continue;
             };
-            match self.queue.enqueue(&job, std::time::Duration::ZERO).await {
+            match self
+                .ports
+                .queue
+                .enqueue(&job, std::time::Duration::ZERO)
+                .await
+            {
                 Ok(()) => pushed += 1,
                 Err(e) => tracing::warn!(error = %e, job = %job.id, "cannot queue a stalled job"),
             }
@@ -35,7 +40,7 @@ impl MediaService {
     pub async fn remove_abandoned_uploads(&self) -> DomainResult<usize> {
         let before = clock::now()
             - chrono::Duration::from_std(ABANDONED_AFTER).map_err(DomainError::internal)?;
-        let abandoned = self.uploads.abandoned_uploads(before, 100).await?;
+        let abandoned = self.ports.uploads.abandoned_uploads(before, 100).await?;
         let keys: Vec<(&str, Option<UploadId>)> = abandoned
             .iter()
             .map(|u| (u.object_key.as_str(), Some(u.id)))
@@ -49,7 +54,7 @@ impl MediaService {
     pub async fn remove_released_objects(&self) -> DomainResult<usize> {
         let before = clock::now()
             - chrono::Duration::from_std(READ_URL_TTL).map_err(DomainError::internal)?;
-        let released = self.uploads.released_before(before, 100).await?;
+        let released = self.ports.uploads.released_before(before, 100).await?;
         let keys: Vec<(&str, Option<UploadId>)> =
             released.iter().map(|k| (k.as_str(), None)).collect();
         Ok(self.remove_objects(&keys).await)
@@ -61,10 +66,10 @@ impl MediaService {
         let mut removed = 0;
         for (key, upload) in objects {
             let done = async {
-                self.store.delete(key).await?;
+                self.ports.store.delete(key).await?;
                 match upload {
-                    Some(id) => self.uploads.delete_upload(*id).await,
-                    None => self.uploads.forget_released(key).await,
+                    Some(id) => self.ports.uploads.delete_upload(*id).await,
+                    None => self.ports.uploads.forget_released(key).await,
                 }
             };
             match done.await {
