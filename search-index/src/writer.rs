@@ -192,10 +192,33 @@ pub(crate) fn to_document(fields: &Fields, doc: &VideoDoc) -> TantivyDocument {
 /// Memory for the live writer: batches here are small.
 const LIVE_WRITER_BYTES: usize = 50_000_000;
 
+/// How long taking the writer lock may wait for a moment's hold to pass.
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The live writer. The writer lock is an `flock` on a file in the index folder, and a
+/// child process this one starts (ffprobe, ffmpeg) holds a copy of that descriptor from
+/// its fork until its exec: right after a writer is dropped (a rebuild that finished, a
+/// restart within one process) the lock can look busy for that instant. A lock still
+/// busy after [`LOCK_PATIENCE`] is another writer's, and is reported.
+fn live_writer(index: &Index) -> Result<IndexWriter> {
+    let started = Instant::now();
+    loop {
+        match index.writer_with_num_threads(1, LIVE_WRITER_BYTES) {
+            Err(tantivy::TantivyError::LockFailure(
+                tantivy::directory::error::LockError::LockBusy,
+                _,
+            )) if started.elapsed() < LOCK_PATIENCE => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 impl SearchIndex {
     pub(crate) fn start(index: Index, fields: Fields, generation: String) -> Result<Self> {
         let position = Payload::read(&index)?.map_or(0, |p| p.position);
-        let writer: IndexWriter = index.writer_with_num_threads(1, LIVE_WRITER_BYTES)?;
+        let writer = live_writer(&index)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

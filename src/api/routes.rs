@@ -116,20 +116,20 @@ pub fn routes(state: ApiState, config: &Config) -> impl IntoEndpoint {
         .at("/media/files/*key", get(read_media))
         .data(schema)
         .data(state)
-        .data(BodyLimit(config.max_body_bytes))
-        .data(WsOrigins(config.ws_origins.clone()))
+        .data(BodyLimit(config.http.max_body_bytes))
+        .data(WsOrigins(config.live.ws_origins.clone()))
         .data(sessions)
         .data(WsLimits {
-            init_timeout: std::time::Duration::from_secs(config.ws_init_timeout_seconds),
+            init_timeout: std::time::Duration::from_secs(config.live.ws_init_timeout_seconds),
             ..WsLimits::default()
         })
         .data(LiveQuotas::new(LiveLimits {
-            sockets_per_client: config.live_sockets_per_client,
-            subscriptions_per_client: config.live_subscriptions_per_client,
+            sockets_per_client: config.live.sockets_per_client,
+            subscriptions_per_client: config.live.subscriptions_per_client,
         }))
         .data(MultipartLimits {
-            max_file_bytes: config.max_multipart_file_bytes,
-            max_files: config.max_multipart_files,
+            max_file_bytes: config.media.max_multipart_file_bytes,
+            max_files: config.media.max_multipart_files,
         })
         .with(CatchPanic::new())
 }

@@ -136,12 +136,12 @@ impl FavoriteService {
     }
 
     pub async fn count(&self, user: UserId, kind: Option<TargetKind>) -> DomainResult<u64> {
-        self.favorites.count(user, kind).await
+        Ok(self.favorites.count(user, kind).await?)
     }
 
     pub async fn stats(&self, viewer: &Viewer) -> DomainResult<Vec<(TargetKind, u64)>> {
         let (user, _) = viewer.require_user()?;
-        self.favorites.count_by_kind(user).await
+        Ok(self.favorites.count_by_kind(user).await?)
     }
 
     pub async fn favorited(
@@ -150,6 +150,6 @@ impl FavoriteService {
         kind: TargetKind,
         targets: &[Uuid],
     ) -> DomainResult<HashSet<Uuid>> {
-        self.favorites.favorited(user, kind, targets).await
+        Ok(self.favorites.favorited(user, kind, targets).await?)
     }
 }

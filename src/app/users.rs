@@ -44,24 +44,24 @@ impl UserService {
     }
 
     pub async fn by_id(&self, id: UserId) -> DomainResult<Option<User>> {
-        self.users.by_id(id).await
+        Ok(self.users.by_id(id).await?)
     }
 
     pub async fn by_ids(&self, ids: &[UserId]) -> DomainResult<Vec<User>> {
-        self.users.by_ids(ids).await
+        Ok(self.users.by_ids(ids).await?)
     }
 
     pub async fn by_username(&self, username: &str) -> DomainResult<Option<User>> {
         // A valid username has no '@', so its key never matches an email key.
         match Username::parse(username) {
-            Ok(name) => self.users.by_login_key(&name.key()).await,
+            Ok(name) => Ok(self.users.by_login_key(&name.key()).await?),
             Err(_) => Ok(None),
         }
     }
 
     pub async fn me(&self, viewer: &Viewer) -> DomainResult<Option<User>> {
         match viewer.user_id() {
-            Some(id) => self.users.by_id(id).await,
+            Some(id) => Ok(self.users.by_id(id).await?),
             None => Ok(None),
         }
     }
@@ -88,7 +88,7 @@ impl UserService {
                 .map(|v| v.map(|s| parse_avatar_url(&s)).transpose())
                 .transpose()?,
         };
-        self.users.update_profile(id, changes).await
+        Ok(self.users.update_profile(id, changes).await?)
     }
 
     /// ADMIN and up may set roles below their own; only SUPER_ADMIN grants or removes
@@ -121,7 +121,7 @@ impl UserService {
         if role != user.role {
             self.auth.end_all_sessions(target, "role_changed").await?;
         }
-        self.users.set_role(target, role).await
+        Ok(self.users.set_role(target, role).await?)
     }
 
     /// Email is shown to the user themself and to admins.

@@ -181,7 +181,8 @@ impl VideoService {
         after: Option<&str>,
     ) -> DomainResult<Page<Video, SortKey>> {
         let after = after.map(|c| cursor::decode_video(sort, c)).transpose()?;
-        self.videos
+        Ok(self
+            .videos
             .list(
                 Self::scope(viewer, filter),
                 filter,
@@ -189,18 +190,21 @@ impl VideoService {
                 after,
                 clamp_first(first),
             )
-            .await
+            .await?)
     }
 
     pub async fn count(&self, viewer: &Viewer, filter: &VideoFilter) -> DomainResult<u64> {
-        self.videos.count(Self::scope(viewer, filter), filter).await
+        Ok(self
+            .videos
+            .count(Self::scope(viewer, filter), filter)
+            .await?)
     }
 
     pub async fn versions(
         &self,
         ids: &[VideoId],
     ) -> DomainResult<HashMap<VideoId, Vec<VideoVersion>>> {
-        self.videos.versions(ids).await
+        Ok(self.videos.versions(ids).await?)
     }
 
     /// The videos among `ids` that `viewer` may see, by id.

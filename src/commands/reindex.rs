@@ -11,7 +11,7 @@ use crate::startup::connect_database;
 
 pub async fn run(config: &Config) -> anyhow::Result<()> {
     let db = connect_database(config).await?;
-    if config.auto_migrate {
+    if config.store.auto_migrate {
         Migrator::up(&db.conn, None)
             .await
             .context("migrations failed")?;

@@ -196,7 +196,7 @@ pub async fn run(config: &Config, users: u32, videos: u32, seed: u64) -> anyhow:
         bail!("refusing to seed in production mode: demo users share a published password and demo00000 is an ADMIN");
     }
     let db = connect_database(config).await?;
-    if config.auto_migrate {
+    if config.store.auto_migrate {
         Migrator::up(&db.conn, None)
             .await
             .context("migrations failed")?;

@@ -29,6 +29,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// The settings of one instance: a few of its own, then one group per concern. Flags
+/// and environment variables keep flat names (`--job-max-attempts`,
+/// `REELGRAPH_JOB_MAX_ATTEMPTS`); `--help` lists them under the groups' headings.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on; port 0 picks a free port.
@@ -49,6 +52,52 @@ pub struct Config {
     )]
     pub data_dir: PathBuf,
 
+    #[arg(
+        long,
+        env = "REELGRAPH_MODE",
+        value_enum,
+        default_value = "development",
+        global = true
+    )]
+    pub mode: Mode,
+
+    /// The URL clients reach this server at, for signed media URLs of the folder store
+    /// (default: `http://` and the listen address).
+    #[arg(long, env = "REELGRAPH_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    #[arg(
+        long,
+        env = "REELGRAPH_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub store: StoreConfig,
+
+    #[command(flatten)]
+    pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub http: HttpConfig,
+
+    #[command(flatten)]
+    pub live: LiveConfig,
+
+    #[command(flatten)]
+    pub media: MediaConfig,
+
+    #[command(flatten)]
+    pub jobs: JobConfig,
+}
+
+/// Where records and shared state live.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Storage")]
+pub struct StoreConfig {
     /// PostgreSQL (or SQLite) URL; overrides the SQLite file in the data folder.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<SecretString>,
@@ -66,40 +115,9 @@ pub struct Config {
     )]
     pub redis_prefix: String,
 
-    /// HS256 signing secret for access tokens, at least 32 bytes. Generated into the data
-    /// folder when unset in development; required in production.
-    #[arg(
-        long,
-        env = "REELGRAPH_JWT_SECRET",
-        hide_env_values = true,
-        global = true
-    )]
-    pub jwt_secret: Option<SecretString>,
-
-    #[arg(
-        long,
-        env = "REELGRAPH_MODE",
-        value_enum,
-        default_value = "development",
-        global = true
-    )]
-    pub mode: Mode,
-
     /// Run pending migrations at start-up.
     #[arg(long, env = "REELGRAPH_AUTO_MIGRATE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub auto_migrate: bool,
-
-    /// Allow introspection and field suggestions (default: on in development, off in production).
-    #[arg(long, env = "REELGRAPH_INTROSPECTION", action = clap::ArgAction::Set, global = true)]
-    pub introspection: Option<bool>,
-
-    /// Role given to newly registered users.
-    #[arg(long, env = "REELGRAPH_DEFAULT_ROLE", default_value = "CREATOR", value_parser = parse_role, global = true)]
-    pub default_role: Role,
-
-    /// Largest accepted GraphQL request body in bytes.
-    #[arg(long, env = "REELGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
-    pub max_body_bytes: usize,
 
     /// Database pool size.
     #[arg(
@@ -110,16 +128,138 @@ pub struct Config {
         global = true
     )]
     pub db_max_connections: u32,
+}
+
+/// Accounts, tokens and password hashing.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Accounts")]
+pub struct AuthConfig {
+    /// HS256 signing secret for access tokens, at least 32 bytes. Generated into the data
+    /// folder when unset in development; required in production.
+    #[arg(
+        long,
+        env = "REELGRAPH_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<SecretString>,
+
+    /// Role given to newly registered users.
+    #[arg(long, env = "REELGRAPH_DEFAULT_ROLE", default_value = "CREATOR", value_parser = parse_role, global = true)]
+    pub default_role: Role,
+
+    /// Lifetime of access tokens, in seconds (at most a day). Sockets close when theirs
+    /// expires (4401).
+    #[arg(
+        long,
+        env = "REELGRAPH_ACCESS_TOKEN_SECONDS",
+        default_value_t = 900,
+        value_parser = clap::value_parser!(u64).range(1..=24 * 3600),
+        global = true
+    )]
+    pub access_token_seconds: u64,
 
     /// Password hashes computed at once (each holds 19 MiB); default: half the CPUs.
     #[arg(long, env = "REELGRAPH_HASH_CONCURRENCY", value_parser = RangedU64ValueParser::<usize>::new().range(1..), global = true)]
     pub hash_concurrency: Option<usize>,
+}
 
-    /// The URL clients reach this server at, for signed media URLs of the folder store
-    /// (default: `http://` and the listen address).
-    #[arg(long, env = "REELGRAPH_PUBLIC_URL", global = true)]
-    pub public_url: Option<String>,
+/// What one HTTP client may send and hold.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "HTTP")]
+pub struct HttpConfig {
+    /// Allow introspection and field suggestions (default: on in development, off in production).
+    #[arg(long, env = "REELGRAPH_INTROSPECTION", action = clap::ArgAction::Set, global = true)]
+    pub introspection: Option<bool>,
 
+    /// Largest accepted GraphQL request body in bytes.
+    #[arg(long, env = "REELGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Most client connections served at once; further ones wait in the listen backlog.
+    #[arg(
+        long,
+        env = "REELGRAPH_MAX_CONNECTIONS",
+        default_value_t = 10_000,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
+        global = true
+    )]
+    pub max_connections: usize,
+
+    /// Seconds a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection stays open.
+    #[arg(
+        long,
+        env = "REELGRAPH_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub header_read_timeout_seconds: u64,
+
+    /// Seconds a request body may pause; past that long a body must also average at least
+    /// 1 KiB/s, or the request is cut off.
+    #[arg(
+        long,
+        env = "REELGRAPH_BODY_STALL_SECONDS",
+        default_value_t = 15,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub body_stall_seconds: u64,
+}
+
+/// GraphQL sockets and event streams.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Subscriptions")]
+pub struct LiveConfig {
+    /// Browser origins (besides the server's own) allowed to open GraphQL sockets,
+    /// comma-separated; `*` allows any.
+    #[arg(
+        long,
+        env = "REELGRAPH_WS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub ws_origins: Vec<String>,
+
+    /// Seconds a socket may take to send connection_init before it is closed (4408).
+    #[arg(
+        long,
+        env = "REELGRAPH_WS_INIT_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub ws_init_timeout_seconds: u64,
+
+    /// WebSocket sockets and event streams one address may hold open, and sockets one
+    /// signed-in user may hold, on this instance (more are closed with 1013).
+    #[arg(
+        long = "live-sockets-per-client",
+        env = "REELGRAPH_LIVE_SOCKETS_PER_CLIENT",
+        default_value_t = 64,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
+        global = true
+    )]
+    pub sockets_per_client: usize,
+
+    /// Subscriptions one signed-in user (or one address, for anonymous viewers) may hold
+    /// across all its sockets and streams on this instance.
+    #[arg(
+        long = "live-subscriptions-per-client",
+        env = "REELGRAPH_LIVE_SUBSCRIPTIONS_PER_CLIENT",
+        default_value_t = 512,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
+        global = true
+    )]
+    pub subscriptions_per_client: usize,
+}
+
+/// Where media lives, how large it may be, and the programs that read it.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Media")]
+pub struct MediaConfig {
     /// Where media lives: `folder` (data/media, served by reelgraph) or `azure`.
     #[arg(
         long,
@@ -202,145 +342,6 @@ pub struct Config {
     )]
     pub upload_ticket_seconds: u64,
 
-    /// Run background jobs in this instance.
-    #[arg(long, env = "REELGRAPH_RUN_JOBS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
-    pub run_jobs: bool,
-
-    /// Jobs one instance runs at once.
-    #[arg(
-        long,
-        env = "REELGRAPH_JOB_CONCURRENCY",
-        default_value_t = 2,
-        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
-        global = true
-    )]
-    pub job_concurrency: usize,
-
-    /// Attempts of a job before it is dead and its video FAILED (1 to 100).
-    #[arg(
-        long,
-        env = "REELGRAPH_JOB_MAX_ATTEMPTS",
-        default_value_t = 3,
-        value_parser = clap::value_parser!(u32).range(1..=100),
-        global = true
-    )]
-    pub job_max_attempts: u32,
-
-    /// Delay before the second attempt, in milliseconds; doubled for each later one.
-    #[arg(
-        long,
-        env = "REELGRAPH_JOB_BACKOFF_MS",
-        default_value_t = 5000,
-        global = true
-    )]
-    pub job_backoff_ms: u64,
-
-    /// Worker heartbeat, in seconds; a job whose worker misses two is run again elsewhere.
-    /// An idle worker also looks for work at least this often.
-    #[arg(
-        long,
-        env = "REELGRAPH_JOB_HEARTBEAT_SECONDS",
-        default_value_t = 5,
-        value_parser = clap::value_parser!(u64).range(1..),
-        global = true
-    )]
-    pub job_heartbeat_seconds: u64,
-
-    /// Browser origins (besides the server's own) allowed to open GraphQL sockets,
-    /// comma-separated; `*` allows any.
-    #[arg(
-        long,
-        env = "REELGRAPH_WS_ORIGINS",
-        value_delimiter = ',',
-        global = true
-    )]
-    pub ws_origins: Vec<String>,
-
-    /// Lifetime of access tokens, in seconds (at most a day). Sockets close when theirs
-    /// expires (4401).
-    #[arg(
-        long,
-        env = "REELGRAPH_ACCESS_TOKEN_SECONDS",
-        default_value_t = 900,
-        value_parser = clap::value_parser!(u64).range(1..=24 * 3600),
-        global = true
-    )]
-    pub access_token_seconds: u64,
-
-    /// Seconds a socket may take to send connection_init before it is closed (4408).
-    #[arg(
-        long,
-        env = "REELGRAPH_WS_INIT_TIMEOUT_SECONDS",
-        default_value_t = 10,
-        value_parser = clap::value_parser!(u64).range(1..),
-        global = true
-    )]
-    pub ws_init_timeout_seconds: u64,
-
-    /// WebSocket sockets and event streams one address may hold open, and sockets one
-    /// signed-in user may hold, on this instance (more are closed with 1013).
-    #[arg(
-        long,
-        env = "REELGRAPH_LIVE_SOCKETS_PER_CLIENT",
-        default_value_t = 64,
-        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
-        global = true
-    )]
-    pub live_sockets_per_client: usize,
-
-    /// Subscriptions one signed-in user (or one address, for anonymous viewers) may hold
-    /// across all its sockets and streams on this instance.
-    #[arg(
-        long,
-        env = "REELGRAPH_LIVE_SUBSCRIPTIONS_PER_CLIENT",
-        default_value_t = 512,
-        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
-        global = true
-    )]
-    pub live_subscriptions_per_client: usize,
-
-    /// Seconds between background sweeps: stalled jobs, abandoned uploads, replaced media.
-    #[arg(
-        long,
-        env = "REELGRAPH_SWEEP_SECONDS",
-        default_value_t = 30,
-        value_parser = clap::value_parser!(u64).range(1..),
-        global = true
-    )]
-    pub sweep_seconds: u64,
-
-    /// Most client connections served at once; further ones wait in the listen backlog.
-    #[arg(
-        long,
-        env = "REELGRAPH_MAX_CONNECTIONS",
-        default_value_t = 10_000,
-        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
-        global = true
-    )]
-    pub max_connections: usize,
-
-    /// Seconds a client may take to send a request's headers; also how long an idle
-    /// keep-alive connection stays open.
-    #[arg(
-        long,
-        env = "REELGRAPH_HEADER_READ_TIMEOUT_SECONDS",
-        default_value_t = 20,
-        value_parser = clap::value_parser!(u64).range(1..),
-        global = true
-    )]
-    pub header_read_timeout_seconds: u64,
-
-    /// Seconds a request body may pause; past that long a body must also average at least
-    /// 1 KiB/s, or the request is cut off.
-    #[arg(
-        long,
-        env = "REELGRAPH_BODY_STALL_SECONDS",
-        default_value_t = 15,
-        value_parser = clap::value_parser!(u64).range(1..),
-        global = true
-    )]
-    pub body_stall_seconds: u64,
-
     /// ffprobe program (probing is skipped when it cannot be run).
     #[arg(
         long,
@@ -358,15 +359,65 @@ pub struct Config {
         global = true
     )]
     pub ffmpeg: String,
+}
 
+/// Media jobs and the sweeps that reclaim what is left behind.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Background work")]
+pub struct JobConfig {
+    /// Run background jobs in this instance.
+    #[arg(long, env = "REELGRAPH_RUN_JOBS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub run_jobs: bool,
+
+    /// Jobs one instance runs at once.
     #[arg(
-        long,
-        env = "REELGRAPH_LOG_FORMAT",
-        value_enum,
-        default_value = "text",
+        long = "job-concurrency",
+        env = "REELGRAPH_JOB_CONCURRENCY",
+        default_value_t = 2,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..),
         global = true
     )]
-    pub log_format: LogFormat,
+    pub concurrency: usize,
+
+    /// Attempts of a job before it is dead and its video FAILED (1 to 100).
+    #[arg(
+        long = "job-max-attempts",
+        env = "REELGRAPH_JOB_MAX_ATTEMPTS",
+        default_value_t = 3,
+        value_parser = clap::value_parser!(u32).range(1..=100),
+        global = true
+    )]
+    pub max_attempts: u32,
+
+    /// Delay before the second attempt, in milliseconds; doubled for each later one.
+    #[arg(
+        long = "job-backoff-ms",
+        env = "REELGRAPH_JOB_BACKOFF_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub backoff_ms: u64,
+
+    /// Worker heartbeat, in seconds; a job whose worker misses two is run again elsewhere.
+    /// An idle worker also looks for work at least this often.
+    #[arg(
+        long = "job-heartbeat-seconds",
+        env = "REELGRAPH_JOB_HEARTBEAT_SECONDS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub heartbeat_seconds: u64,
+
+    /// Seconds between background sweeps: stalled jobs, abandoned uploads, replaced media.
+    #[arg(
+        long,
+        env = "REELGRAPH_SWEEP_SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub sweep_seconds: u64,
 }
 
 /// A role by name, in any case; the error lists the names.
@@ -394,7 +445,9 @@ impl Config {
     }
 
     pub fn introspection_enabled(&self) -> bool {
-        self.introspection.unwrap_or(self.mode == Mode::Development)
+        self.http
+            .introspection
+            .unwrap_or(self.mode == Mode::Development)
     }
 
     pub fn sqlite_path(&self) -> PathBuf {

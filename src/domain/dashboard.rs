@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::error::DomainResult;
+use super::error::BackendResult;
 use super::VideoId;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,5 +19,5 @@ pub struct PlatformCounts {
 
 #[async_trait]
 pub trait StatsRepository: Send + Sync {
-    async fn platform_counts(&self, now: DateTime<Utc>, top: u64) -> DomainResult<PlatformCounts>;
+    async fn platform_counts(&self, now: DateTime<Utc>, top: u64) -> BackendResult<PlatformCounts>;
 }

@@ -1,8 +1,12 @@
 //! Errors with stable wire codes.
 //!
-//! Every error the domain and the use cases raise carries an [`ErrorCode`]; the API layer
-//! turns it into `extensions.code` with one conversion. `Internal` keeps the whole cause
-//! chain for the log and is masked for clients.
+//! Each port states its contract in its own error type: [`BackendError`] alone when the
+//! only failures are the backend's (unreachable, or broken), or an enum of the cases its
+//! callers handle (`CreateUserError`, `VideoWriteError`, `SearchFailure`, ...) beside it.
+//! Each case maps to one [`ErrorCode`]. The use cases answer with [`DomainError`], the
+//! one shape the API layer turns into `extensions.code` (one conversion, in
+//! `api::error`). `Internal` keeps the whole cause chain for the log and is masked for
+//! clients.
 
 /// The registry of codes clients see in `extensions.code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::Display)]
@@ -105,3 +109,60 @@ impl DomainError {
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
+
+/// Why a backend behind a port (database, cache, object store, worker pool, index)
+/// could not do what was asked. Ports whose callers handle no case of their own return
+/// only this.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// Unreachable, locked or out of capacity for now; worth retrying (UNAVAILABLE).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Anything else: a bug, a corrupt row, a failed worker (INTERNAL).
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type BackendResult<T> = Result<T, BackendError>;
+
+impl BackendError {
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        BackendError::Internal(err.into())
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            BackendError::Unavailable(_) => ErrorCode::Unavailable,
+            BackendError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<BackendError> for DomainError {
+    fn from(err: BackendError) -> Self {
+        match err {
+            BackendError::Unavailable(message) => DomainError::Unavailable(message),
+            BackendError::Internal(cause) => DomainError::Internal(cause),
+        }
+    }
+}
+
+/// A change to a record that may be missing: the error of the ports' writes to one
+/// user or one video.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The record does not exist (or is deleted); names what it is (NOT_FOUND).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+impl From<WriteError> for DomainError {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::NotFound(what) => DomainError::NotFound(what),
+            WriteError::Backend(err) => err.into(),
+        }
+    }
+}

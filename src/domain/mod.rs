@@ -18,5 +18,5 @@ pub mod text;
 pub mod user;
 pub mod video;
 
-pub use error::{DomainError, ErrorCode};
+pub use error::{BackendError, BackendResult, DomainError, ErrorCode, WriteError};
 pub use ids::{JobId, SessionId, UploadId, UserId, VideoId};

@@ -7,8 +7,30 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::error::DomainResult;
-use super::{UserId, VideoId};
+use super::error::{BackendError, BackendResult};
+use super::{DomainError, UserId, VideoId};
+
+/// Why the index could not answer a search or a suggestion.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchFailure {
+    /// The text in `field` is not one the index can read (BAD_USER_INPUT).
+    #[error("{message}")]
+    BadText {
+        field: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+impl From<SearchFailure> for DomainError {
+    fn from(err: SearchFailure) -> Self {
+        match err {
+            SearchFailure::BadText { field, message } => DomainError::bad_input(field, message),
+            SearchFailure::Backend(err) => err.into(),
+        }
+    }
+}
 
 /// Whose videos a search may return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,26 +126,26 @@ pub struct IndexResults {
     pub took: Duration,
 }
 
-/// The video index. Errors: `BadInput` for a query text the index cannot read (naming
-/// the field that carried it), `Internal` for anything else.
+/// The video index. A text it cannot read is [`SearchFailure::BadText`]; anything else
+/// is the backend's.
 #[async_trait]
 pub trait SearchEngine: Send + Sync {
     /// One page of matches, in the query's sort.
-    async fn search(&self, query: SearchQuery) -> DomainResult<IndexResults>;
+    async fn search(&self, query: SearchQuery) -> Result<IndexResults, SearchFailure>;
     /// Titles starting with `prefix`, with their videos, best first.
     async fn suggest(
         &self,
         prefix: &str,
         limit: usize,
         audience: Audience,
-    ) -> DomainResult<Vec<(VideoId, String)>>;
+    ) -> Result<Vec<(VideoId, String)>, SearchFailure>;
     /// Videos like `video`, best first.
     async fn related(
         &self,
         video: VideoId,
         first: usize,
         audience: Audience,
-    ) -> DomainResult<Vec<VideoId>>;
+    ) -> BackendResult<Vec<VideoId>>;
     /// Waits until every change committed so far is searchable; false on timeout.
-    async fn sync(&self, timeout: Duration) -> DomainResult<bool>;
+    async fn sync(&self, timeout: Duration) -> BackendResult<bool>;
 }

@@ -19,7 +19,7 @@ pub(super) async fn media_store(
     secret: &SecretString,
     public_url: &str,
 ) -> anyhow::Result<(Arc<dyn MediaStore>, Option<Arc<FolderStore>>)> {
-    match config.media_store {
+    match config.media.media_store {
         MediaStoreKind::Folder => {
             let store = Arc::new(
                 FolderStore::new(
@@ -33,10 +33,11 @@ pub(super) async fn media_store(
         }
         MediaStoreKind::Azure => {
             let url = config
+                .media
                 .azure_account_url
                 .as_deref()
                 .context("REELGRAPH_MEDIA_STORE=azure needs AZURE_STORAGE_ACCOUNT_URL")?;
-            let auth = match &config.azure_account_key {
+            let auth = match &config.media.azure_account_key {
                 Some(key) => {
                     use base64::Engine;
                     AzureAuth::AccountKey(
@@ -47,7 +48,7 @@ pub(super) async fn media_store(
                 }
                 None => AzureAuth::EntraId(entra_credential(config)?),
             };
-            let store = AzureStore::connect(url, &config.azure_container, auth)
+            let store = AzureStore::connect(url, &config.media.azure_container, auth)
                 .await
                 .context("cannot open the Azure media container")?;
             Ok((Arc::new(store), None))
@@ -62,13 +63,14 @@ fn entra_credential(
 ) -> anyhow::Result<Arc<dyn azure_core::credentials::TokenCredential>> {
     let set = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
     let secret = config
+        .media
         .azure_client_secret
         .as_ref()
         .map(|s| s.expose_secret().to_owned())
         .filter(|s| !s.is_empty());
     if let (Some(tenant), Some(client), Some(secret)) = (
-        set(&config.azure_tenant_id),
-        set(&config.azure_client_id),
+        set(&config.media.azure_tenant_id),
+        set(&config.media.azure_client_id),
         secret,
     ) {
         return Ok(azure_identity::ClientSecretCredential::new(
@@ -83,7 +85,7 @@ fn entra_credential(
 
 /// The job queue: PostgreSQL when the database is, else a SQLite file of its own.
 pub(super) async fn job_queue(config: &Config) -> anyhow::Result<ApalisQueue> {
-    let heartbeat = Duration::from_secs(config.job_heartbeat_seconds);
+    let heartbeat = Duration::from_secs(config.jobs.heartbeat_seconds);
     let url = database_url(config)?;
     if url.starts_with("postgres") {
         ApalisQueue::postgres(&url, heartbeat)

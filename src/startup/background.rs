@@ -29,9 +29,9 @@ impl Background {
     pub(super) fn start(state: &AppState, config: &Config) -> Self {
         let stop = CancellationToken::new();
         let indexer = tokio::spawn(state.replica.clone().run(stop.clone().cancelled_owned()));
-        let workers = config.run_jobs.then(|| {
+        let workers = config.jobs.run_jobs.then(|| {
             let state = state.clone();
-            let concurrency = config.job_concurrency;
+            let concurrency = config.jobs.concurrency;
             let stopped = stop.clone().cancelled_owned();
             tokio::spawn(async move {
                 state
@@ -42,7 +42,7 @@ impl Background {
         });
         let sweeper = tokio::spawn(sweep(
             state.clone(),
-            Duration::from_secs(config.sweep_seconds),
+            Duration::from_secs(config.jobs.sweep_seconds),
             stop.clone(),
         ));
         Self {

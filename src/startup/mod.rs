@@ -64,7 +64,7 @@ pub struct AppState {
 
 /// The database URL: `DATABASE_URL`, or the SQLite file in the data folder.
 pub fn database_url(config: &Config) -> anyhow::Result<String> {
-    if let Some(url) = &config.database_url {
+    if let Some(url) = &config.store.database_url {
         return Ok(url.expose_secret().to_owned());
     }
     std::fs::create_dir_all(&config.data_dir)
@@ -76,7 +76,7 @@ pub fn database_url(config: &Config) -> anyhow::Result<String> {
 }
 
 pub async fn connect_database(config: &Config) -> anyhow::Result<Database> {
-    Database::connect(&database_url(config)?, config.db_max_connections).await
+    Database::connect(&database_url(config)?, config.store.db_max_connections).await
 }
 
 /// How clients reach this server: the configured public URL, or the listen address.
@@ -89,8 +89,8 @@ pub fn public_url(config: &Config, addr: SocketAddr) -> String {
 
 /// The event bus: across instances through Redis when it is configured.
 fn event_bus(config: &Config) -> anyhow::Result<Arc<dyn EventBus>> {
-    Ok(match &config.redis_url {
-        Some(url) => RedisBus::start(url.expose_secret(), &config.redis_prefix)
+    Ok(match &config.store.redis_url {
+        Some(url) => RedisBus::start(url.expose_secret(), &config.store.redis_prefix)
             .context("cannot start the event bus")?,
         None => Arc::new(LocalBus::default()),
     })
@@ -192,7 +192,7 @@ pub async fn build_auth(config: &Config) -> anyhow::Result<Arc<AuthService>> {
 /// configured.
 async fn connect_stores(config: &Config) -> anyhow::Result<(Database, Option<RedisStore>)> {
     let db = connect_database(config).await?;
-    if config.auto_migrate {
+    if config.store.auto_migrate {
         Migrator::up(&db.conn, None)
             .await
             .context("migrations failed")?;
@@ -204,9 +204,9 @@ async fn connect_stores(config: &Config) -> anyhow::Result<(Database, Option<Red
     if filled > 0 {
         tracing::info!(users = filled, "filled username skeletons");
     }
-    let redis = match &config.redis_url {
+    let redis = match &config.store.redis_url {
         Some(url) => Some(
-            RedisStore::connect(url.expose_secret(), &config.redis_prefix)
+            RedisStore::connect(url.expose_secret(), &config.store.redis_prefix)
                 .await
                 .context("cannot connect to redis")?,
         ),
@@ -234,7 +234,7 @@ fn auth_service(
     };
     // Half the CPUs by default: a login storm then leaves the other half to serve
     // everything else instead of queueing every request behind argon2.
-    let hash_concurrency = config.hash_concurrency.unwrap_or_else(|| {
+    let hash_concurrency = config.auth.hash_concurrency.unwrap_or_else(|| {
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -248,7 +248,7 @@ fn auth_service(
             secret.expose_secret().as_bytes(),
             JWT_ISSUER,
             JWT_AUDIENCE,
-            Duration::from_secs(config.access_token_seconds),
+            Duration::from_secs(config.auth.access_token_seconds),
         )),
         revocations,
         limiter,
@@ -256,7 +256,7 @@ fn auth_service(
     };
     Ok(Arc::new(AuthService::new(
         ports,
-        config.default_role,
+        config.auth.default_role,
         REFRESH_TOKEN_TTL,
     )))
 }
@@ -291,23 +291,23 @@ async fn media_services(
     };
     let settings = MediaSettings {
         limits: UploadLimits {
-            video_bytes: config.max_video_bytes,
-            premium_video_bytes: config.premium_max_video_bytes,
-            thumbnail_bytes: config.max_thumbnail_bytes,
+            video_bytes: config.media.max_video_bytes,
+            premium_video_bytes: config.media.premium_max_video_bytes,
+            thumbnail_bytes: config.media.max_thumbnail_bytes,
         },
-        ticket_ttl: Duration::from_secs(config.upload_ticket_seconds),
-        max_attempts: config.job_max_attempts as i32,
-        concurrency: config.job_concurrency,
+        ticket_ttl: Duration::from_secs(config.media.upload_ticket_seconds),
+        max_attempts: config.jobs.max_attempts as i32,
+        concurrency: config.jobs.concurrency,
     };
     let media = Arc::new(MediaService::new(ports, settings));
     let processor = Arc::new(MediaProcessor::new(
         job_records,
         store,
         queue,
-        Arc::new(Ffmpeg::detect(&config.ffprobe, &config.ffmpeg).await),
+        Arc::new(Ffmpeg::detect(&config.media.ffprobe, &config.media.ffmpeg).await),
         shared.events.clone(),
         ProcessorSettings {
-            backoff: Duration::from_millis(config.job_backoff_ms),
+            backoff: Duration::from_millis(config.jobs.backoff_ms),
             work_dir: config.data_dir.join("work"),
         },
     ));
@@ -355,9 +355,9 @@ impl Application {
         let background = Background::start(&self.state, &self.config);
         tracing::info!(addr = %self.addr, "reelgraph listening; GraphiQL at http://{}/graphiql", self.addr);
         let limits = ServeLimits {
-            header_read_timeout: Duration::from_secs(self.config.header_read_timeout_seconds),
-            body_stall: Duration::from_secs(self.config.body_stall_seconds),
-            max_connections: self.config.max_connections,
+            header_read_timeout: Duration::from_secs(self.config.http.header_read_timeout_seconds),
+            body_stall: Duration::from_secs(self.config.http.body_stall_seconds),
+            max_connections: self.config.http.max_connections,
             ..ServeLimits::default()
         };
         crate::api::serve(self.listener, app.into_endpoint(), limits, signal).await?;

@@ -10,7 +10,7 @@ use crate::config::{Config, Mode};
 
 /// The access-token secret: configured, or generated once into the data folder.
 pub(super) fn jwt_secret(config: &Config) -> anyhow::Result<SecretString> {
-    if let Some(secret) = &config.jwt_secret {
+    if let Some(secret) = &config.auth.jwt_secret {
         if secret.expose_secret().len() < 32 {
             bail!("REELGRAPH_JWT_SECRET must be at least 32 bytes");
         }

@@ -610,8 +610,8 @@ async fn slow_headers_slow_bodies_and_idle_connections_are_cut_off() {
     use tokio::io::AsyncWriteExt;
     let app = spawn_app_with(Options {
         configure: Some(Box::new(|c| {
-            c.header_read_timeout_seconds = 1;
-            c.body_stall_seconds = 1;
+            c.http.header_read_timeout_seconds = 1;
+            c.http.body_stall_seconds = 1;
         })),
         ..Options::default()
     })
@@ -682,7 +682,7 @@ async fn slow_headers_slow_bodies_and_idle_connections_are_cut_off() {
 async fn connections_over_the_cap_wait_for_a_free_slot() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app_with(Options {
-        configure: Some(Box::new(|c| c.max_connections = 3)),
+        configure: Some(Box::new(|c| c.http.max_connections = 3)),
         ..Options::default()
     })
     .await;
@@ -716,8 +716,8 @@ async fn one_client_cannot_hold_unbounded_sockets_streams_or_subscriptions() {
     use futures_util::StreamExt;
     let app = spawn_app_with(Options {
         configure: Some(Box::new(|c| {
-            c.live_sockets_per_client = 3;
-            c.live_subscriptions_per_client = 4;
+            c.live.sockets_per_client = 3;
+            c.live.subscriptions_per_client = 4;
         })),
         ..Options::default()
     })
@@ -845,7 +845,7 @@ async fn one_client_cannot_hold_unbounded_sockets_streams_or_subscriptions() {
 async fn replaced_thumbnails_and_abandoned_upload_bytes_are_reclaimed() {
     use crate::media::{multipart_body, post_multipart, THUMB_PNG};
     let app = spawn_app_with(Options {
-        configure: Some(Box::new(|c| c.sweep_seconds = 1)),
+        configure: Some(Box::new(|c| c.jobs.sweep_seconds = 1)),
         ..Options::default()
     })
     .await;

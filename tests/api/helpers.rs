@@ -133,25 +133,22 @@ pub async fn spawn_app_with(mut options: Options) -> TestApp {
         }
     }
     let tmp = tempfile::tempdir().expect("temp dir");
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database_url: options.database_url.clone().map(SecretString::from),
-        redis_url: options.redis_url.map(SecretString::from),
-        redis_prefix: options
-            .redis_prefix
-            .unwrap_or_else(|| format!("rg-test:{}:", uuid::Uuid::new_v4().simple())),
-        jwt_secret: Some(SecretString::from(
-            "test-secret-test-secret-test-secret-0123".to_owned(),
-        )),
-        mode: options.mode,
-        introspection: options.introspection,
-        max_body_bytes: options.max_body_bytes,
-        db_max_connections: 8,
-        job_backoff_ms: 100,
-        job_heartbeat_seconds: 1,
-        ..Config::with_defaults(tmp.path().to_path_buf()).unwrap()
-    };
-    let mut config = config;
+    let mut config = Config::with_defaults(tmp.path().to_path_buf()).unwrap();
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    config.mode = options.mode;
+    config.store.database_url = options.database_url.clone().map(SecretString::from);
+    config.store.redis_url = options.redis_url.map(SecretString::from);
+    config.store.redis_prefix = options
+        .redis_prefix
+        .unwrap_or_else(|| format!("rg-test:{}:", uuid::Uuid::new_v4().simple()));
+    config.store.db_max_connections = 8;
+    config.auth.jwt_secret = Some(SecretString::from(
+        "test-secret-test-secret-test-secret-0123".to_owned(),
+    ));
+    config.http.introspection = options.introspection;
+    config.http.max_body_bytes = options.max_body_bytes;
+    config.jobs.backoff_ms = 100;
+    config.jobs.heartbeat_seconds = 1;
     if let Some(configure) = options.configure.take() {
         configure(&mut config);
     }

@@ -236,12 +236,10 @@ async fn production_mode_turns_off_introspection_and_suggestions() {
 async fn production_mode_refuses_to_start_without_a_jwt_secret() {
     use reelgraph::config::{Config, Mode};
     let tmp = tempfile::tempdir().unwrap();
-    let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        mode: Mode::Production,
-        db_max_connections: 2,
-        ..Config::with_defaults(tmp.path().to_path_buf()).unwrap()
-    };
+    let mut config = Config::with_defaults(tmp.path().to_path_buf()).unwrap();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.mode = Mode::Production;
+    config.store.db_max_connections = 2;
     let err = reelgraph::startup::Application::build(config)
         .await
         .err()

@@ -1,6 +1,6 @@
 //! Arrows point inward: the domain imports no IO crate, the app layer no transport or
 //! adapter, the adapters no use case or transport, and the transport no startup code or
-//! adapter state.
+//! adapter state; adapters answer in their ports' error types.
 
 use std::path::Path;
 
@@ -138,5 +138,34 @@ fn adapters_implement_ports_and_call_no_use_case() {
         found.is_empty(),
         "infra must not reach into use cases or the transport:\n{}",
         found.join("\n")
+    );
+}
+
+#[test]
+fn adapters_answer_in_their_ports_error_types() {
+    // A port states its failures (BackendError and its own cases); the use cases turn them
+    // into the one DomainError the API maps to the wire. An adapter that built a
+    // DomainError would be choosing a use case's answer.
+    let mut files = Vec::new();
+    sources(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/infra"),
+        &mut files,
+    );
+    let named: Vec<String> = files
+        .iter()
+        .flat_map(|(path, text)| {
+            text.lines().enumerate().filter_map(move |(n, line)| {
+                let code = line.split("//").next().unwrap_or_default();
+                let hit = code
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .any(|word| word == "DomainError" || word == "DomainResult");
+                hit.then(|| format!("{path}:{}", n + 1))
+            })
+        })
+        .collect();
+    assert!(
+        named.is_empty(),
+        "infra must answer in its ports' error types, not DomainError:\n{}",
+        named.join("\n")
     );
 }

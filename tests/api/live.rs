@@ -303,7 +303,7 @@ async fn close_code(socket: &mut Socket) -> u16 {
 #[tokio::test]
 async fn the_socket_closes_with_the_protocol_codes() {
     let app = spawn_app_with(Options {
-        configure: Some(Box::new(|c| c.ws_init_timeout_seconds = 1)),
+        configure: Some(Box::new(|c| c.live.ws_init_timeout_seconds = 1)),
         ..Options::default()
     })
     .await;
@@ -725,7 +725,7 @@ async fn queue_metrics_are_pushed_when_the_queue_changes() {
 #[tokio::test]
 async fn a_socket_closes_when_its_access_token_expires() {
     let app = spawn_app_with(Options {
-        configure: Some(Box::new(|c| c.access_token_seconds = 2)),
+        configure: Some(Box::new(|c| c.auth.access_token_seconds = 2)),
         ..Options::default()
     })
     .await;

@@ -41,10 +41,10 @@ fn azurite(options: &mut Options, container: &str) -> bool {
     };
     let container = container.to_owned();
     options.configure = Some(Box::new(move |c| {
-        c.media_store = reelgraph::config::MediaStoreKind::Azure;
-        c.azure_account_url = Some(url);
-        c.azure_account_key = Some(secrecy::SecretString::from(AZURITE_KEY.to_owned()));
-        c.azure_container = container;
+        c.media.media_store = reelgraph::config::MediaStoreKind::Azure;
+        c.media.azure_account_url = Some(url);
+        c.media.azure_account_key = Some(secrecy::SecretString::from(AZURITE_KEY.to_owned()));
+        c.media.azure_container = container;
     }));
     true
 }
@@ -423,8 +423,8 @@ const UPLOAD_THUMB: &str =
 async fn multipart_uploads_and_their_limits() {
     let app = spawn_app_with(Options {
         configure: Some(Box::new(|c| {
-            c.max_multipart_file_bytes = 64 << 10;
-            c.max_multipart_files = 2;
+            c.media.max_multipart_file_bytes = 64 << 10;
+            c.media.max_multipart_files = 2;
         })),
         ..Options::default()
     })
@@ -576,7 +576,7 @@ async fn multipart_uploads_and_their_limits() {
 async fn direct_upload_bad_input() {
     let app = spawn_app_with(Options {
         configure: Some(Box::new(|c| {
-            c.max_video_bytes = 1 << 20;
+            c.media.max_video_bytes = 1 << 20;
         })),
         ..Options::default()
     })
@@ -695,7 +695,7 @@ async fn direct_upload_bad_input() {
 
     // An expired ticket is refused by storage and by completeVideoUpload.
     let app = spawn_app_with(Options {
-        configure: Some(Box::new(|c| c.upload_ticket_seconds = 1)),
+        configure: Some(Box::new(|c| c.media.upload_ticket_seconds = 1)),
         ..Options::default()
     })
     .await;
@@ -751,9 +751,9 @@ async fn failing_jobs_retry_with_backoff_then_die_and_can_be_retried() {
     let script = flaky_ffprobe(tools.path(), &flag);
     let app = spawn_app_with(Options {
         configure: Some(Box::new(move |c| {
-            c.ffprobe = script.display().to_string();
-            c.job_max_attempts = 3;
-            c.job_backoff_ms = 1000;
+            c.media.ffprobe = script.display().to_string();
+            c.jobs.max_attempts = 3;
+            c.jobs.backoff_ms = 1000;
         })),
         ..Options::default()
     })
@@ -870,8 +870,8 @@ async fn failing_jobs_retry_with_backoff_then_die_and_can_be_retried() {
 async fn without_ffmpeg_videos_become_ready_with_size_and_type() {
     let app = spawn_app_with(Options {
         configure: Some(Box::new(|c| {
-            c.ffprobe = "/nonexistent/ffprobe".into();
-            c.ffmpeg = "/nonexistent/ffmpeg".into();
+            c.media.ffprobe = "/nonexistent/ffprobe".into();
+            c.media.ffmpeg = "/nonexistent/ffmpeg".into();
         })),
         ..Options::default()
     })

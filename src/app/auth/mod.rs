@@ -133,7 +133,8 @@ impl AuthService {
             .map_err(field)?
             .map(DisplayName::into_inner);
         let password_hash = self.ports.hasher.hash(password.expose()).await?;
-        self.ports
+        Ok(self
+            .ports
             .users
             .create(NewUser {
                 id: UserId::new(),
@@ -144,7 +145,7 @@ impl AuthService {
                 role,
                 now: clock::now(),
             })
-            .await
+            .await?)
     }
 
     /// Signs in. `client` identifies the caller (its address, or its user) for throttling.

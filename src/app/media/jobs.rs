@@ -73,7 +73,7 @@ impl MediaService {
         if !can_be_edited_by(video, viewer) {
             return Ok(None);
         }
-        self.ports.jobs.latest_job(video.id).await
+        Ok(self.ports.jobs.latest_job(video.id).await?)
     }
 
     /// Checks that the viewer may follow a video's processing (its owner and admins).
@@ -95,9 +95,10 @@ impl MediaService {
     /// Queue counts, for users who can upload and admins.
     pub async fn queue_metrics(&self, viewer: &Viewer) -> DomainResult<QueueMetrics> {
         viewer.require(Permission::ManageOwnVideos, "see the processing queue")?;
-        self.ports
+        Ok(self
+            .ports
             .jobs
             .queue_metrics(self.settings.concurrency)
-            .await
+            .await?)
     }
 }

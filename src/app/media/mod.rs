@@ -358,7 +358,7 @@ impl MediaService {
     async fn read_url(&self, key: &str) -> DomainResult<String> {
         let expires_at =
             clock::now() + chrono::Duration::from_std(READ_URL_TTL).unwrap_or_default();
-        self.ports.store.read_url(key, expires_at).await
+        Ok(self.ports.store.read_url(key, expires_at).await?)
     }
 }
 

@@ -11,13 +11,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::domain::clock;
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::events::{Event, EventBus};
 use crate::domain::media::{
     sniff, Format, Job, JobQueue, JobRepository, JobRunner, JobStatus, MediaFacts, MediaKind,
     MediaStore, MediaTools, SNIFF_BYTES,
 };
-use crate::domain::{DomainError, JobId};
+use crate::domain::{BackendError, JobId};
 
 pub struct MediaProcessor {
     repo: Arc<dyn JobRepository>,
@@ -40,12 +40,12 @@ pub struct ProcessorSettings {
 /// Why an attempt failed, as the owner reads it.
 struct Failure(String);
 
-impl From<DomainError> for Failure {
-    fn from(e: DomainError) -> Self {
+impl From<BackendError> for Failure {
+    fn from(e: BackendError) -> Self {
         tracing::error!(error = ?e, "media job step failed");
         Failure(match e {
-            DomainError::Internal(_) => "storage or database error (logged)".into(),
-            other => other.to_string(),
+            BackendError::Internal(_) => "storage or database error (logged)".into(),
+            BackendError::Unavailable(reason) => reason,
         })
     }
 }
@@ -65,7 +65,7 @@ struct Source<'a> {
 
 #[async_trait]
 impl JobRunner for MediaProcessor {
-    async fn run(&self, id: JobId) -> DomainResult<()> {
+    async fn run(&self, id: JobId) -> BackendResult<()> {
         let Some(job) = self.repo.start_attempt(id, clock::now()).await? else {
             return Ok(());
         };
@@ -117,7 +117,7 @@ impl MediaProcessor {
 
     /// A failed attempt: FAILED and queued again after its backoff, or DEAD (and the
     /// video FAILED) after the last one.
-    async fn record_failure(&self, job: &Job, message: &str) -> DomainResult<()> {
+    async fn record_failure(&self, job: &Job, message: &str) -> BackendResult<()> {
         let last = job.attempts >= job.max_attempts;
         let outcome = if last { "dead" } else { "failed" };
         metrics::counter!("reelgraph_media_jobs_total", "outcome" => outcome).increment(1);
@@ -148,11 +148,9 @@ impl MediaProcessor {
         }
         self.announce(job, "PROCESSING", "retrying", job.progress, Some(&error))
             .await;
-        let job = self
-            .repo
-            .job(job.id)
-            .await?
-            .ok_or(DomainError::NotFound("job"))?;
+        let job = self.repo.job(job.id).await?.ok_or_else(|| {
+            BackendError::internal(anyhow::anyhow!("job {} vanished while running", job.id))
+        })?;
         self.queue
             .enqueue(&job, self.backoff_for(job.attempts))
             .await
@@ -258,7 +256,7 @@ impl MediaProcessor {
         Ok(key)
     }
 
-    async fn progress(&self, job: &Job, stage: &str, progress: i32) -> DomainResult<()> {
+    async fn progress(&self, job: &Job, stage: &str, progress: i32) -> BackendResult<()> {
         self.repo
             .progress(job, stage, progress, clock::now())
             .await?;

@@ -4,7 +4,7 @@ mod ports;
 mod viewer;
 
 pub use ports::{
-    AccessClaims, AccessTokens, AttemptLimiter, IssuedAccessToken, PasswordHasher, RefreshOutcome,
-    RevocationList, SessionRepository,
+    AccessClaims, AccessTokens, AttemptLimiter, InvalidToken, IssuedAccessToken, PasswordHasher,
+    RefreshOutcome, RevocationList, SessionRepository,
 };
 pub use viewer::Viewer;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::page::Page;
 use crate::domain::UserId;
 
@@ -53,9 +53,9 @@ pub trait FavoriteRepository: Send + Sync {
         kind: TargetKind,
         target: Uuid,
         now: DateTime<Utc>,
-    ) -> DomainResult<(Favorite, bool)>;
+    ) -> BackendResult<(Favorite, bool)>;
     /// Removes it and lowers the like count in one transaction; true when it existed.
-    async fn remove(&self, user: UserId, kind: TargetKind, target: Uuid) -> DomainResult<bool>;
+    async fn remove(&self, user: UserId, kind: TargetKind, target: Uuid) -> BackendResult<bool>;
     /// Favorites whose target still exists and is not deleted, newest first.
     async fn list(
         &self,
@@ -63,14 +63,14 @@ pub trait FavoriteRepository: Send + Sync {
         kind: Option<TargetKind>,
         after: Option<FavoriteKey>,
         first: u64,
-    ) -> DomainResult<Page<Favorite, FavoriteKey>>;
-    async fn count(&self, user: UserId, kind: Option<TargetKind>) -> DomainResult<u64>;
-    async fn count_by_kind(&self, user: UserId) -> DomainResult<Vec<(TargetKind, u64)>>;
+    ) -> BackendResult<Page<Favorite, FavoriteKey>>;
+    async fn count(&self, user: UserId, kind: Option<TargetKind>) -> BackendResult<u64>;
+    async fn count_by_kind(&self, user: UserId) -> BackendResult<Vec<(TargetKind, u64)>>;
     /// Which of `targets` the user has favorited.
     async fn favorited(
         &self,
         user: UserId,
         kind: TargetKind,
         targets: &[Uuid],
-    ) -> DomainResult<HashSet<Uuid>>;
+    ) -> BackendResult<HashSet<Uuid>>;
 }

@@ -7,6 +7,6 @@ mod ports;
 pub use files::{clean_filename, sniff, Format, MediaKind, UploadLimits, SNIFF_BYTES};
 pub use job::{Job, JobStatus, MediaFacts, NewJob, QueueMetrics, JOB_KIND_PROCESS_MEDIA};
 pub use ports::{
-    AcceptedUpload, JobQueue, JobRepository, JobRunner, MediaStore, MediaTools, NewUpload, Probed,
-    SignedRequest, Upload, UploadRepository, VideoStream,
+    AcceptedUpload, JobQueue, JobRepository, JobRunner, MediaChangeError, MediaStore, MediaTools,
+    NewUpload, Probed, SignedRequest, Upload, UploadRepository, VideoStream,
 };

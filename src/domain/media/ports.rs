@@ -1,10 +1,9 @@
 //! The media ports: where bytes live ([`MediaStore`]), the records of uploads and jobs
 //! ([`UploadRepository`], [`JobRepository`]), the queue that runs jobs ([`JobQueue`],
 //! delivering to a [`JobRunner`]) and the programs that read media ([`MediaTools`]).
-//! Every method that can fail (except [`MediaTools`]'s, whose errors are reasons for
-//! the owner) returns a [`DomainError`](crate::domain::DomainError)
-//! whose code the API maps to the wire; `NotFound` and `Conflict` are the cases callers
-//! handle, anything else is UNAVAILABLE or INTERNAL.
+//! Accepting an upload and retrying a job can be refused ([`MediaChangeError`]); every
+//! other failure is the backend's ([`BackendError`]). [`MediaTools`]' errors are reasons
+//! for the owner.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,9 +12,34 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{Format, Job, JobStatus, MediaFacts, MediaKind, NewJob, QueueMetrics};
-use crate::domain::error::DomainResult;
+use crate::domain::error::{BackendError, BackendResult};
 use crate::domain::video::Video;
+use crate::domain::DomainError;
 use crate::domain::{JobId, UploadId, UserId, VideoId};
+
+/// Why a media record could not change as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaChangeError {
+    /// The record is not in a state that allows the change; the message says why and
+    /// what to do instead (CONFLICT).
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// What the change is about no longer exists (NOT_FOUND).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+impl From<MediaChangeError> for DomainError {
+    fn from(err: MediaChangeError) -> Self {
+        match err {
+            MediaChangeError::Conflict(message) => DomainError::Conflict(message.into()),
+            MediaChangeError::NotFound(what) => DomainError::NotFound(what),
+            MediaChangeError::Backend(err) => err.into(),
+        }
+    }
+}
 
 /// A request a client makes straight to storage: URL, method and headers it must send.
 #[derive(Debug, Clone)]
@@ -38,25 +62,25 @@ pub trait MediaStore: Send + Sync {
         content_type: &str,
         max_bytes: u64,
         expires_at: DateTime<Utc>,
-    ) -> DomainResult<SignedRequest>;
+    ) -> BackendResult<SignedRequest>;
     /// A signed URL that reads `key` until `expires_at`.
-    async fn read_url(&self, key: &str, expires_at: DateTime<Utc>) -> DomainResult<String>;
+    async fn read_url(&self, key: &str, expires_at: DateTime<Utc>) -> BackendResult<String>;
     /// The object's size, or `None` when it does not exist.
-    async fn size(&self, key: &str) -> DomainResult<Option<u64>>;
+    async fn size(&self, key: &str) -> BackendResult<Option<u64>>;
     /// Up to `len` bytes from the start of the object.
-    async fn read_head(&self, key: &str, len: u64) -> DomainResult<Vec<u8>>;
+    async fn read_head(&self, key: &str, len: u64) -> BackendResult<Vec<u8>>;
     /// Stores a local file, read from its start, under `key`; returns its size.
     async fn put_file(
         &self,
         key: &str,
         content_type: &str,
         file: std::fs::File,
-    ) -> DomainResult<u64>;
+    ) -> BackendResult<u64>;
     /// The object as a local file, when the store keeps it on this machine.
     fn local_path(&self, key: &str) -> Option<PathBuf>;
-    async fn delete(&self, key: &str) -> DomainResult<()>;
+    async fn delete(&self, key: &str) -> BackendResult<()>;
     /// Makes an uploaded object unchangeable by its upload URL, before it is checked.
-    async fn seal(&self, key: &str) -> DomainResult<()>;
+    async fn seal(&self, key: &str) -> BackendResult<()>;
 }
 
 /// An upload ticket, or a record of an accepted multipart upload.
@@ -92,36 +116,43 @@ pub struct AcceptedUpload {
 /// Upload tickets, accepted uploads and objects nothing points at any more.
 #[async_trait]
 pub trait UploadRepository: Send + Sync {
-    async fn create_upload(&self, upload: NewUpload) -> DomainResult<()>;
-    async fn upload(&self, id: UploadId) -> DomainResult<Option<Upload>>;
+    async fn create_upload(&self, upload: NewUpload) -> BackendResult<()>;
+    async fn upload(&self, id: UploadId) -> BackendResult<Option<Upload>>;
     /// In one transaction: marks the upload completed (`Conflict` when it already was),
     /// records a version with the media key, points the video at the new media (video
     /// media sets status PROCESSING), records the job and releases the object it replaced
     /// (see [`UploadRepository::released_before`]). Returns the video and the job.
-    async fn accept_upload(&self, accepted: AcceptedUpload) -> DomainResult<(Video, Option<Job>)>;
+    /// `NotFound` when the video is gone.
+    async fn accept_upload(
+        &self,
+        accepted: AcceptedUpload,
+    ) -> Result<(Video, Option<Job>), MediaChangeError>;
     /// Tickets that expired before `before` without being completed.
     async fn abandoned_uploads(
         &self,
         before: DateTime<Utc>,
         limit: u64,
-    ) -> DomainResult<Vec<Upload>>;
-    async fn delete_upload(&self, id: UploadId) -> DomainResult<()>;
+    ) -> BackendResult<Vec<Upload>>;
+    async fn delete_upload(&self, id: UploadId) -> BackendResult<()>;
     /// Stored objects released (replaced, or never used) before `before`, oldest first.
-    async fn released_before(&self, before: DateTime<Utc>, limit: u64)
-        -> DomainResult<Vec<String>>;
+    async fn released_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u64,
+    ) -> BackendResult<Vec<String>>;
     /// Forgets a released object once it is deleted from the store.
-    async fn forget_released(&self, key: &str) -> DomainResult<()>;
+    async fn forget_released(&self, key: &str) -> BackendResult<()>;
 }
 
 /// Processing jobs as users see them (status, attempts, stage, progress, error), each
 /// change also written to the job's video unless newer media replaced the job's.
 #[async_trait]
 pub trait JobRepository: Send + Sync {
-    async fn job(&self, id: JobId) -> DomainResult<Option<Job>>;
-    async fn latest_job(&self, video: VideoId) -> DomainResult<Option<Job>>;
+    async fn job(&self, id: JobId) -> BackendResult<Option<Job>>;
+    async fn latest_job(&self, video: VideoId) -> BackendResult<Option<Job>>;
     /// Starts an attempt: QUEUED, FAILED or (after a crash) RUNNING becomes RUNNING with one
     /// more attempt. `None` when the job is finished, dead or unknown.
-    async fn start_attempt(&self, id: JobId, now: DateTime<Utc>) -> DomainResult<Option<Job>>;
+    async fn start_attempt(&self, id: JobId, now: DateTime<Utc>) -> BackendResult<Option<Job>>;
     /// Records the stage and progress on the job and on its video.
     async fn progress(
         &self,
@@ -129,7 +160,7 @@ pub trait JobRepository: Send + Sync {
         stage: &str,
         progress: i32,
         now: DateTime<Utc>,
-    ) -> DomainResult<()>;
+    ) -> BackendResult<()>;
     /// The job succeeded: the video becomes READY with `facts`; a generated thumbnail is
     /// used unless the owner uploaded one. `note` says what could not be learnt. The
     /// thumbnail not kept (the replaced one, or the generated one) is released.
@@ -140,7 +171,7 @@ pub trait JobRepository: Send + Sync {
         thumbnail_key: Option<String>,
         note: Option<String>,
         now: DateTime<Utc>,
-    ) -> DomainResult<()>;
+    ) -> BackendResult<()>;
     /// An attempt failed: FAILED (another attempt follows) or DEAD (the video becomes
     /// FAILED with `error`).
     async fn fail(
@@ -149,25 +180,25 @@ pub trait JobRepository: Send + Sync {
         status: JobStatus,
         error: &str,
         now: DateTime<Utc>,
-    ) -> DomainResult<()>;
+    ) -> BackendResult<()>;
     /// DEAD or FAILED back to QUEUED with no attempts, and the video to PROCESSING.
     /// `Conflict` when the job is queued, running or done.
-    async fn requeue(&self, id: JobId, now: DateTime<Utc>) -> DomainResult<Job>;
+    async fn requeue(&self, id: JobId, now: DateTime<Utc>) -> Result<Job, MediaChangeError>;
     /// Unfinished jobs (QUEUED, FAILED, RUNNING) not touched since `before`: their task
     /// may be lost (a push after commit that failed, a worker gone without a trace).
-    async fn stalled_since(&self, before: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Job>>;
+    async fn stalled_since(&self, before: DateTime<Utc>, limit: u64) -> BackendResult<Vec<Job>>;
     /// A stalled job back to QUEUED with a new `updated_at` (so its next task is a new
     /// one); `None` when the job moved on meanwhile.
-    async fn requeue_stalled(&self, job: &Job, now: DateTime<Utc>) -> DomainResult<Option<Job>>;
+    async fn requeue_stalled(&self, job: &Job, now: DateTime<Utc>) -> BackendResult<Option<Job>>;
     /// Counts by status, and the mean run time of recent successes.
-    async fn queue_metrics(&self, concurrency: usize) -> DomainResult<QueueMetrics>;
+    async fn queue_metrics(&self, concurrency: usize) -> BackendResult<QueueMetrics>;
 }
 
 /// The durable queue that runs jobs (apalis).
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     /// Runs `job` after `delay`. Pushing the same job in the same state twice runs it once.
-    async fn enqueue(&self, job: &Job, delay: Duration) -> DomainResult<()>;
+    async fn enqueue(&self, job: &Job, delay: Duration) -> BackendResult<()>;
 }
 
 /// What a prober read from a media file.
@@ -212,5 +243,5 @@ pub trait MediaTools: Send + Sync {
 pub trait JobRunner: Send + Sync {
     /// Errors of the attempt become the job's state; an `Err` here means that state could
     /// not be recorded, and the queue should hand the task out again.
-    async fn run(&self, id: JobId) -> DomainResult<()>;
+    async fn run(&self, id: JobId) -> BackendResult<()>;
 }

@@ -7,5 +7,5 @@ mod role;
 pub use model::{
     username_skeleton, Bio, DisplayName, Email, NewUser, Password, ProfileChanges, User, Username,
 };
-pub use ports::UserRepository;
+pub use ports::{CreateUserError, UserRepository};
 pub use role::{Permission, Role};

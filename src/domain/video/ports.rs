@@ -2,8 +2,10 @@
 //! ([`VideoRepository`]), and the listing vocabulary its callers speak ([`ListScope`],
 //! [`VideoSort`], [`SortKey`]). Listings are keyset pages in a total order (the sort
 //! value, then the id); the use case decides the scope from the viewer, the repository
-//! only applies it. Writes to a missing or deleted video return `NotFound`, and every
-//! write the search index must see is recorded in the same transaction.
+//! only applies it. Writes to a missing or deleted video return
+//! [`WriteError::NotFound`], and every write the search index must see is recorded in
+//! the same transaction. Any other failure is the backend's
+//! ([`BackendError`](crate::domain::BackendError)).
 
 use std::collections::HashMap;
 
@@ -11,7 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{NewVideo, Video, VideoChanges, VideoStatus, VideoVersion, Visibility};
-use crate::domain::error::DomainResult;
+use crate::domain::error::{BackendResult, WriteError};
 use crate::domain::page::Page;
 use crate::domain::{UserId, VideoId};
 
@@ -61,9 +63,9 @@ pub enum ListScope {
 #[async_trait]
 pub trait VideoRepository: Send + Sync {
     /// Inserts the video and its first version record.
-    async fn create(&self, video: NewVideo) -> DomainResult<Video>;
+    async fn create(&self, video: NewVideo) -> BackendResult<Video>;
     /// Includes soft-deleted videos; callers apply the visibility rules.
-    async fn by_id(&self, id: VideoId) -> DomainResult<Option<Video>>;
+    async fn by_id(&self, id: VideoId) -> BackendResult<Option<Video>>;
     /// Applies `changes` and records a version naming `changed`. MUST return `NotFound`
     /// for a missing or deleted video.
     async fn update(
@@ -73,14 +75,16 @@ pub trait VideoRepository: Send + Sync {
         changed: &[&str],
         by: UserId,
         now: DateTime<Utc>,
-    ) -> DomainResult<Video>;
+    ) -> Result<Video, WriteError>;
+    /// MUST return `NotFound` for a missing or deleted video.
     async fn set_published(
         &self,
         id: VideoId,
         published_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> DomainResult<Video>;
-    async fn soft_delete(&self, id: VideoId, now: DateTime<Utc>) -> DomainResult<()>;
+    ) -> Result<Video, WriteError>;
+    /// MUST return `NotFound` for a missing or already deleted video.
+    async fn soft_delete(&self, id: VideoId, now: DateTime<Utc>) -> Result<(), WriteError>;
     async fn list(
         &self,
         scope: ListScope,
@@ -88,13 +92,14 @@ pub trait VideoRepository: Send + Sync {
         sort: VideoSort,
         after: Option<SortKey>,
         first: u64,
-    ) -> DomainResult<Page<Video, SortKey>>;
-    async fn count(&self, scope: ListScope, filter: &VideoFilter) -> DomainResult<u64>;
+    ) -> BackendResult<Page<Video, SortKey>>;
+    async fn count(&self, scope: ListScope, filter: &VideoFilter) -> BackendResult<u64>;
     /// The newest [`super::MAX_VERSIONS`] version records of each video, oldest first;
     /// videos without any are absent.
-    async fn versions(&self, ids: &[VideoId]) -> DomainResult<HashMap<VideoId, Vec<VideoVersion>>>;
+    async fn versions(&self, ids: &[VideoId])
+        -> BackendResult<HashMap<VideoId, Vec<VideoVersion>>>;
     /// Includes soft-deleted videos; callers apply the visibility rules.
-    async fn by_ids(&self, ids: &[VideoId]) -> DomainResult<Vec<Video>>;
+    async fn by_ids(&self, ids: &[VideoId]) -> BackendResult<Vec<Video>>;
     /// Counts a view unless this viewer was counted within `window_start..`; returns the
     /// (view, like) counts after. MUST return `NotFound` for a missing or deleted video.
     async fn record_view(
@@ -103,5 +108,5 @@ pub trait VideoRepository: Send + Sync {
         viewer_key: &str,
         now: DateTime<Utc>,
         window_start: DateTime<Utc>,
-    ) -> DomainResult<(i64, i64)>;
+    ) -> Result<(i64, i64), WriteError>;
 }

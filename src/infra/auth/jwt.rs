@@ -6,10 +6,10 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::auth::{AccessClaims, AccessTokens, IssuedAccessToken};
-use crate::domain::error::DomainResult;
+use crate::domain::auth::{AccessClaims, AccessTokens, InvalidToken, IssuedAccessToken};
+use crate::domain::error::BackendResult;
 use crate::domain::user::Role;
-use crate::domain::{DomainError, SessionId, UserId};
+use crate::domain::{BackendError, SessionId, UserId};
 
 const TYP: &str = "access";
 
@@ -55,17 +55,13 @@ impl JwtTokens {
     }
 }
 
-fn rejected() -> DomainError {
-    DomainError::Unauthenticated("access token is invalid or expired".into())
-}
-
 impl AccessTokens for JwtTokens {
     fn issue(
         &self,
         user_id: UserId,
         role: Role,
         session: SessionId,
-    ) -> DomainResult<IssuedAccessToken> {
+    ) -> BackendResult<IssuedAccessToken> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -80,27 +76,27 @@ impl AccessTokens for JwtTokens {
             typ: TYP.to_owned(),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(DomainError::internal)?;
+            .map_err(BackendError::internal)?;
         Ok(IssuedAccessToken {
             token,
             expires_in: self.ttl,
         })
     }
 
-    fn verify(&self, token: &str) -> DomainResult<AccessClaims> {
+    fn verify(&self, token: &str) -> Result<AccessClaims, InvalidToken> {
         if token.len() > 4096 {
-            return Err(rejected());
+            return Err(InvalidToken);
         }
         let data =
-            decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| rejected())?;
+            decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| InvalidToken)?;
         let c = data.claims;
         if c.typ != TYP {
-            return Err(rejected());
+            return Err(InvalidToken);
         }
         Ok(AccessClaims {
-            user_id: UserId::from_uuid(Uuid::parse_str(&c.sub).map_err(|_| rejected())?),
-            role: c.role.parse().map_err(|_| rejected())?,
-            session: SessionId::from_uuid(Uuid::parse_str(&c.sid).map_err(|_| rejected())?),
+            user_id: UserId::from_uuid(Uuid::parse_str(&c.sub).map_err(|_| InvalidToken)?),
+            role: c.role.parse().map_err(|_| InvalidToken)?,
+            session: SessionId::from_uuid(Uuid::parse_str(&c.sid).map_err(|_| InvalidToken)?),
             jti: c.jti,
             expires_at: c.exp,
         })

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
 use crate::domain::auth::PasswordHasher;
-use crate::domain::error::DomainResult;
-use crate::domain::DomainError;
+use crate::domain::error::BackendResult;
+use crate::domain::BackendError;
 
 pub struct Argon2Hasher {
     permits: Arc<Semaphore>,
@@ -36,21 +36,21 @@ impl Argon2Hasher {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> DomainResult<T> {
+    ) -> BackendResult<T> {
         let _permit = self
             .permits
             .acquire()
             .await
-            .map_err(DomainError::internal)?;
+            .map_err(BackendError::internal)?;
         tokio::task::spawn_blocking(work)
             .await
-            .map_err(DomainError::internal)
+            .map_err(BackendError::internal)
     }
 }
 
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
-    async fn hash(&self, password: &str) -> DomainResult<String> {
+    async fn hash(&self, password: &str) -> BackendResult<String> {
         let password = password.to_owned();
         self.run(move || {
             Argon2::default()
@@ -58,10 +58,10 @@ impl PasswordHasher for Argon2Hasher {
                 .map(|h| h.to_string())
         })
         .await?
-        .map_err(|e| DomainError::internal(anyhow::anyhow!("password hashing failed: {e}")))
+        .map_err(|e| BackendError::internal(anyhow::anyhow!("password hashing failed: {e}")))
     }
 
-    async fn verify(&self, password: &str, hash: &str) -> DomainResult<bool> {
+    async fn verify(&self, password: &str, hash: &str) -> BackendResult<bool> {
         let (password, hash) = (password.to_owned(), hash.to_owned());
         let outcome = self
             .run(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()))
@@ -69,7 +69,7 @@ impl PasswordHasher for Argon2Hasher {
         match outcome {
             Ok(()) => Ok(true),
             Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
-            Err(e) => Err(DomainError::internal(anyhow::anyhow!(
+            Err(e) => Err(BackendError::internal(anyhow::anyhow!(
                 "password verification failed: {e}"
             ))),
         }

@@ -5,13 +5,13 @@
 use sea_orm::{ActiveModelTrait, EntityTrait};
 
 use super::{db_err, Database};
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 
 /// Rows per INSERT; keeps the bound parameters under SQLite's limit for wide tables.
 const ROWS_PER_STATEMENT: usize = 400;
 
 /// Inserts `rows` in one write transaction, in statements of [`ROWS_PER_STATEMENT`].
-pub async fn insert_all<A>(db: &Database, rows: Vec<A>) -> DomainResult<()>
+pub async fn insert_all<A>(db: &Database, rows: Vec<A>) -> BackendResult<()>
 where
     A: ActiveModelTrait + Send,
     <A as ActiveModelTrait>::Entity: EntityTrait,

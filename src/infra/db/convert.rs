@@ -6,13 +6,13 @@ use anyhow::anyhow;
 use super::entities::{user, video};
 use crate::domain::user::{Role, User};
 use crate::domain::video::Video;
-use crate::domain::{DomainError, UserId, VideoId};
+use crate::domain::{BackendError, UserId, VideoId};
 
-fn corrupt(what: &str, detail: impl std::fmt::Display) -> DomainError {
-    DomainError::internal(anyhow!("corrupt {what} row: {detail}"))
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> BackendError {
+    BackendError::internal(anyhow!("corrupt {what} row: {detail}"))
 }
 
-pub fn user_from(m: user::Model) -> Result<User, DomainError> {
+pub fn user_from(m: user::Model) -> Result<User, BackendError> {
     Ok(User {
         id: UserId::from_uuid(m.id),
         role: m
@@ -31,7 +31,7 @@ pub fn user_from(m: user::Model) -> Result<User, DomainError> {
     })
 }
 
-pub fn json_list(raw: &str) -> Result<Vec<String>, DomainError> {
+pub fn json_list(raw: &str) -> Result<Vec<String>, BackendError> {
     serde_json::from_str(raw).map_err(|e| corrupt("video", e))
 }
 
@@ -39,7 +39,7 @@ pub fn to_json_list(items: &[String]) -> String {
     serde_json::Value::from(items.to_vec()).to_string()
 }
 
-pub fn video_from(m: video::Model) -> Result<Video, DomainError> {
+pub fn video_from(m: video::Model) -> Result<Video, BackendError> {
     Ok(Video {
         id: VideoId::from_uuid(m.id),
         owner_id: UserId::from_uuid(m.owner_id),

@@ -13,21 +13,21 @@ use super::entities::{favorite, video};
 use super::outbox::IndexedWrite;
 use super::{db_err, Database};
 use crate::domain::clock;
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::favorite::{Favorite, FavoriteKey, FavoriteRepository, TargetKind};
 use crate::domain::page::Page;
 use crate::domain::video::Visibility;
-use crate::domain::{DomainError, UserId};
+use crate::domain::{BackendError, UserId};
 
 pub struct SqlFavoriteRepository {
     pub db: Database,
 }
 
-fn favorite_from(m: favorite::Model) -> DomainResult<Favorite> {
+fn favorite_from(m: favorite::Model) -> BackendResult<Favorite> {
     Ok(Favorite {
         user_id: UserId::from_uuid(m.user_id),
         kind: m.target_kind.parse().map_err(|_| {
-            DomainError::internal(anyhow::anyhow!(
+            BackendError::internal(anyhow::anyhow!(
                 "corrupt favorite row: target kind {:?}",
                 m.target_kind
             ))
@@ -81,7 +81,7 @@ async fn bump_likes(
     target: Uuid,
     delta: i64,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> BackendResult<()> {
     if kind == TargetKind::Video {
         video::Entity::update_many()
             .col_expr(
@@ -105,7 +105,7 @@ impl FavoriteRepository for SqlFavoriteRepository {
         kind: TargetKind,
         target: Uuid,
         now: DateTime<Utc>,
-    ) -> DomainResult<(Favorite, bool)> {
+    ) -> BackendResult<(Favorite, bool)> {
         let mut write = IndexedWrite::begin(&self.db).await?;
         let insert = Query::insert()
             .into_table(favorite::Entity)
@@ -121,7 +121,7 @@ impl FavoriteRepository for SqlFavoriteRepository {
                 target.into(),
                 now.into(),
             ])
-            .map_err(DomainError::internal)?
+            .map_err(BackendError::internal)?
             .on_conflict(
                 OnConflict::columns([
                     favorite::Column::UserId,
@@ -147,13 +147,13 @@ impl FavoriteRepository for SqlFavoriteRepository {
             .await
             .map_err(db_err)?
             .ok_or_else(|| {
-                DomainError::internal(anyhow::anyhow!("favorite vanished inside its transaction"))
+                BackendError::internal(anyhow::anyhow!("favorite vanished inside its transaction"))
             })?;
         write.commit().await?;
         Ok((favorite_from(row)?, added))
     }
 
-    async fn remove(&self, user: UserId, kind: TargetKind, target: Uuid) -> DomainResult<bool> {
+    async fn remove(&self, user: UserId, kind: TargetKind, target: Uuid) -> BackendResult<bool> {
         let mut write = IndexedWrite::begin(&self.db).await?;
         let removed = favorite::Entity::delete_many()
             .filter(favorite::Column::UserId.eq(user.as_uuid()))
@@ -177,7 +177,7 @@ impl FavoriteRepository for SqlFavoriteRepository {
         kind: Option<TargetKind>,
         after: Option<FavoriteKey>,
         first: u64,
-    ) -> DomainResult<Page<Favorite, FavoriteKey>> {
+    ) -> BackendResult<Page<Favorite, FavoriteKey>> {
         let mut q = of_user(user, kind);
         if let Some(key) = &after {
             q = q.filter(
@@ -209,7 +209,7 @@ impl FavoriteRepository for SqlFavoriteRepository {
         let favorites = rows
             .into_iter()
             .map(favorite_from)
-            .collect::<DomainResult<Vec<_>>>()?;
+            .collect::<BackendResult<Vec<_>>>()?;
         Ok(Page::from_rows(favorites, first, after.is_some(), |f| {
             FavoriteKey {
                 created_at: f.created_at,
@@ -219,14 +219,14 @@ impl FavoriteRepository for SqlFavoriteRepository {
         }))
     }
 
-    async fn count(&self, user: UserId, kind: Option<TargetKind>) -> DomainResult<u64> {
+    async fn count(&self, user: UserId, kind: Option<TargetKind>) -> BackendResult<u64> {
         of_user(user, kind)
             .count(&self.db.conn)
             .await
             .map_err(db_err)
     }
 
-    async fn count_by_kind(&self, user: UserId) -> DomainResult<Vec<(TargetKind, u64)>> {
+    async fn count_by_kind(&self, user: UserId) -> BackendResult<Vec<(TargetKind, u64)>> {
         let rows: Vec<(String, i64)> = of_user(user, None)
             .select_only()
             .column(favorite::Column::TargetKind)
@@ -252,7 +252,7 @@ impl FavoriteRepository for SqlFavoriteRepository {
         user: UserId,
         kind: TargetKind,
         targets: &[Uuid],
-    ) -> DomainResult<HashSet<Uuid>> {
+    ) -> BackendResult<HashSet<Uuid>> {
         if targets.is_empty() {
             return Ok(HashSet::new());
         }

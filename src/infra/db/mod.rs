@@ -41,7 +41,7 @@ pub use stats_repo::SqlStatsRepository;
 pub use user_repo::SqlUserRepository;
 pub use video_repo::{label_key, SqlVideoRepository};
 
-use crate::domain::DomainError;
+use crate::domain::BackendError;
 
 /// How long a request waits for a pooled connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -178,14 +178,14 @@ pub fn redact_url(url: &str) -> String {
 /// Maps a database error into the domain: a database that is busy, locked or unreachable
 /// is UNAVAILABLE (the client may retry); everything else is internal. (Unique violations
 /// are told apart by the repositories with [`is_unique_violation`].)
-pub(crate) fn db_err(err: DbErr) -> DomainError {
+pub(crate) fn db_err(err: DbErr) -> BackendError {
     if is_unavailable(&err) {
         tracing::warn!(error = %err, "database unavailable");
-        return DomainError::Unavailable(
+        return BackendError::Unavailable(
             "the database is busy or unreachable; try again shortly".into(),
         );
     }
-    DomainError::internal(anyhow::Error::new(err).context("database error"))
+    BackendError::internal(anyhow::Error::new(err).context("database error"))
 }
 
 /// True for errors that say "not now" rather than "this request is wrong": no connection,

@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 use uuid::Uuid;
 
 use super::{db_err, Database};
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 
 fn outbox() -> Alias {
     Alias::new("search_outbox")
@@ -50,7 +50,7 @@ pub(crate) struct IndexedWrite<'a> {
 }
 
 impl<'a> IndexedWrite<'a> {
-    pub(crate) async fn begin(db: &'a Database) -> DomainResult<Self> {
+    pub(crate) async fn begin(db: &'a Database) -> BackendResult<Self> {
         Ok(Self {
             db,
             txn: db.write().await.map_err(db_err)?,
@@ -64,13 +64,13 @@ impl<'a> IndexedWrite<'a> {
     }
 
     /// Records that `video` changed.
-    pub(crate) async fn changed(&mut self, video: Uuid, now: DateTime<Utc>) -> DomainResult<()> {
+    pub(crate) async fn changed(&mut self, video: Uuid, now: DateTime<Utc>) -> BackendResult<()> {
         push(&self.txn, Some(video), now).await.map_err(db_err)?;
         self.changed = true;
         Ok(())
     }
 
-    pub(crate) async fn commit(self) -> DomainResult<()> {
+    pub(crate) async fn commit(self) -> BackendResult<()> {
         self.txn.commit().await.map_err(db_err)?;
         if self.changed {
             self.db.outbox_written();

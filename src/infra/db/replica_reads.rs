@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::convert::video_from;
 use super::entities::video;
 use super::{db_err, Database};
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::video::Video;
 
 impl Database {
@@ -17,7 +17,7 @@ impl Database {
         &self,
         after: Option<Uuid>,
         limit: u64,
-    ) -> DomainResult<Vec<Video>> {
+    ) -> BackendResult<Vec<Video>> {
         let mut q = video::Entity::find().filter(video::Column::DeletedAt.is_null());
         if let Some(after) = after {
             q = q.filter(video::Column::Id.gt(after));
@@ -32,7 +32,7 @@ impl Database {
             .collect()
     }
 
-    pub async fn count_live_videos(&self) -> DomainResult<u64> {
+    pub async fn count_live_videos(&self) -> BackendResult<u64> {
         video::Entity::find()
             .filter(video::Column::DeletedAt.is_null())
             .count(&self.conn)
@@ -41,7 +41,7 @@ impl Database {
     }
 
     /// The videos among `ids`, deleted ones included.
-    pub async fn videos_by_ids(&self, ids: &[crate::domain::VideoId]) -> DomainResult<Vec<Video>> {
+    pub async fn videos_by_ids(&self, ids: &[crate::domain::VideoId]) -> BackendResult<Vec<Video>> {
         video::Entity::find()
             .filter(video::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
             .all(&self.conn)

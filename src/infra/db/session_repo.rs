@@ -8,15 +8,15 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use super::entities::{refresh_token, session};
 use super::{db_err, Database};
 use crate::domain::auth::{RefreshOutcome, SessionRepository};
-use crate::domain::error::DomainResult;
-use crate::domain::{DomainError, SessionId, UserId};
+use crate::domain::error::BackendResult;
+use crate::domain::{BackendError, SessionId, UserId};
 
 pub struct SqlSessionRepository {
     pub db: Database,
 }
 
-fn expiry(now: DateTime<Utc>, ttl: Duration) -> DomainResult<DateTime<Utc>> {
-    Ok(now + chrono::Duration::from_std(ttl).map_err(DomainError::internal)?)
+fn expiry(now: DateTime<Utc>, ttl: Duration) -> BackendResult<DateTime<Utc>> {
+    Ok(now + chrono::Duration::from_std(ttl).map_err(BackendError::internal)?)
 }
 
 fn token_row(
@@ -39,7 +39,7 @@ async fn revoke_in<C: sea_orm::ConnectionTrait>(
     ids: Vec<uuid::Uuid>,
     reason: &str,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> BackendResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now))
         .col_expr(session::Column::RevokedReason, Expr::value(reason))
@@ -59,7 +59,7 @@ impl SessionRepository for SqlSessionRepository {
         token_hash: &str,
         now: DateTime<Utc>,
         ttl: Duration,
-    ) -> DomainResult<SessionId> {
+    ) -> BackendResult<SessionId> {
         let id = SessionId::new();
         let expires = expiry(now, ttl)?;
         let txn = self.db.write().await.map_err(db_err)?;
@@ -89,7 +89,7 @@ impl SessionRepository for SqlSessionRepository {
         new_hash: &str,
         now: DateTime<Utc>,
         ttl: Duration,
-    ) -> DomainResult<RefreshOutcome> {
+    ) -> BackendResult<RefreshOutcome> {
         let txn = self.db.write().await.map_err(db_err)?;
         let Some(token) = refresh_token::Entity::find_by_id(old_hash.to_owned())
             .one(&txn)
@@ -147,7 +147,7 @@ impl SessionRepository for SqlSessionRepository {
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> DomainResult<Option<(SessionId, UserId)>> {
+    ) -> BackendResult<Option<(SessionId, UserId)>> {
         let Some(token) = refresh_token::Entity::find_by_id(token_hash.to_owned())
             .one(&self.db.conn)
             .await
@@ -169,11 +169,11 @@ impl SessionRepository for SqlSessionRepository {
         session: SessionId,
         reason: &str,
         now: DateTime<Utc>,
-    ) -> DomainResult<()> {
+    ) -> BackendResult<()> {
         revoke_in(&self.db.conn, vec![session.as_uuid()], reason, now).await
     }
 
-    async fn revoked_since(&self, since: DateTime<Utc>) -> DomainResult<Vec<SessionId>> {
+    async fn revoked_since(&self, since: DateTime<Utc>) -> BackendResult<Vec<SessionId>> {
         Ok(session::Entity::find()
             .filter(session::Column::RevokedAt.gte(since))
             .all(&self.db.conn)
@@ -190,7 +190,7 @@ impl SessionRepository for SqlSessionRepository {
         keep: Option<SessionId>,
         reason: &str,
         now: DateTime<Utc>,
-    ) -> DomainResult<Vec<SessionId>> {
+    ) -> BackendResult<Vec<SessionId>> {
         let txn = self.db.write().await.map_err(db_err)?;
         let live: Vec<uuid::Uuid> = session::Entity::find()
             .filter(session::Column::UserId.eq(user_id.as_uuid()))

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 use super::entities::{favorite, user, video, video_view};
 use super::{db_err, Database};
 use crate::domain::dashboard::{PlatformCounts, StatsRepository};
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::video::VideoStatus;
 use crate::domain::VideoId;
 
@@ -17,7 +17,7 @@ pub struct SqlStatsRepository {
 
 #[async_trait]
 impl StatsRepository for SqlStatsRepository {
-    async fn platform_counts(&self, now: DateTime<Utc>, top: u64) -> DomainResult<PlatformCounts> {
+    async fn platform_counts(&self, now: DateTime<Utc>, top: u64) -> BackendResult<PlatformCounts> {
         let conn = &self.db.conn;
         let live = || video::Entity::find().filter(video::Column::DeletedAt.is_null());
         let minute_ago = now - Duration::minutes(1);

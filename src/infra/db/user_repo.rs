@@ -7,9 +7,11 @@ use super::convert::user_from;
 use super::entities::user;
 use super::{db_err, is_unique_violation, Database};
 use crate::domain::clock;
-use crate::domain::error::DomainResult;
-use crate::domain::user::{username_skeleton, NewUser, ProfileChanges, Role, User, UserRepository};
-use crate::domain::{DomainError, UserId};
+use crate::domain::error::BackendResult;
+use crate::domain::user::{
+    username_skeleton, CreateUserError, NewUser, ProfileChanges, Role, User, UserRepository,
+};
+use crate::domain::{UserId, WriteError};
 
 pub struct SqlUserRepository {
     pub db: Database,
@@ -19,7 +21,7 @@ impl SqlUserRepository {
     /// Fills the skeleton of users written before skeletons were kept. A name whose
     /// skeleton an earlier user already holds keeps none (both accounts go on working;
     /// only new names are held to the rule). Returns how many were filled.
-    pub async fn fill_username_skeletons(&self) -> DomainResult<usize> {
+    pub async fn fill_username_skeletons(&self) -> BackendResult<usize> {
         let missing = user::Entity::find()
             .filter(user::Column::UsernameSkeleton.is_null())
             .all(&self.db.conn)
@@ -43,7 +45,7 @@ impl SqlUserRepository {
         Ok(filled)
     }
 
-    async fn taken(&self, column: user::Column, key: &str) -> DomainResult<bool> {
+    async fn taken(&self, column: user::Column, key: &str) -> BackendResult<bool> {
         Ok(user::Entity::find()
             .filter(column.eq(key))
             .count(&self.db.conn)
@@ -55,7 +57,7 @@ impl SqlUserRepository {
 
 #[async_trait]
 impl UserRepository for SqlUserRepository {
-    async fn create(&self, new: NewUser) -> DomainResult<User> {
+    async fn create(&self, new: NewUser) -> Result<User, CreateUserError> {
         let username_key = new.username.key();
         let username_skeleton = new.username.skeleton();
         let email_key = new.email.key();
@@ -79,31 +81,29 @@ impl UserRepository for SqlUserRepository {
             .exec_with_returning(&self.db.conn)
             .await
         {
-            Ok(m) => user_from(m),
+            Ok(m) => Ok(user_from(m)?),
             Err(err) if is_unique_violation(&err) => {
                 // Name the field that clashed so the client can say which one.
                 if self.taken(user::Column::UsernameKey, &username_key).await? {
-                    Err(DomainError::Conflict("username is already taken".into()))
+                    Err(CreateUserError::Taken("username is already taken"))
                 } else if self
                     .taken(user::Column::UsernameSkeleton, &username_skeleton)
                     .await?
                 {
-                    Err(DomainError::Conflict(
-                        "username looks too much like one that is already taken".into(),
+                    Err(CreateUserError::Taken(
+                        "username looks too much like one that is already taken",
                     ))
                 } else if self.taken(user::Column::EmailKey, &email_key).await? {
-                    Err(DomainError::Conflict("email is already registered".into()))
+                    Err(CreateUserError::Taken("email is already registered"))
                 } else {
-                    Err(DomainError::Conflict(
-                        "username or email is already taken".into(),
-                    ))
+                    Err(CreateUserError::Taken("username or email is already taken"))
                 }
             }
-            Err(err) => Err(db_err(err)),
+            Err(err) => Err(db_err(err).into()),
         }
     }
 
-    async fn by_id(&self, id: UserId) -> DomainResult<Option<User>> {
+    async fn by_id(&self, id: UserId) -> BackendResult<Option<User>> {
         user::Entity::find_by_id(id.as_uuid())
             .one(&self.db.conn)
             .await
@@ -112,7 +112,7 @@ impl UserRepository for SqlUserRepository {
             .transpose()
     }
 
-    async fn by_login_key(&self, key: &str) -> DomainResult<Option<User>> {
+    async fn by_login_key(&self, key: &str) -> BackendResult<Option<User>> {
         user::Entity::find()
             .filter(
                 Condition::any()
@@ -126,7 +126,7 @@ impl UserRepository for SqlUserRepository {
             .transpose()
     }
 
-    async fn by_ids(&self, ids: &[UserId]) -> DomainResult<Vec<User>> {
+    async fn by_ids(&self, ids: &[UserId]) -> BackendResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -140,7 +140,11 @@ impl UserRepository for SqlUserRepository {
             .collect()
     }
 
-    async fn update_profile(&self, id: UserId, changes: ProfileChanges) -> DomainResult<User> {
+    async fn update_profile(
+        &self,
+        id: UserId,
+        changes: ProfileChanges,
+    ) -> Result<User, WriteError> {
         let mut model = user::ActiveModel {
             id: Set(id.as_uuid()),
             updated_at: Set(clock::now()),
@@ -156,13 +160,13 @@ impl UserRepository for SqlUserRepository {
             model.avatar_url = Set(v);
         }
         match model.update(&self.db.conn).await {
-            Ok(m) => user_from(m),
-            Err(sea_orm::DbErr::RecordNotUpdated) => Err(DomainError::NotFound("user")),
-            Err(err) => Err(db_err(err)),
+            Ok(m) => Ok(user_from(m)?),
+            Err(sea_orm::DbErr::RecordNotUpdated) => Err(WriteError::NotFound("user")),
+            Err(err) => Err(db_err(err).into()),
         }
     }
 
-    async fn set_role(&self, id: UserId, role: Role) -> DomainResult<User> {
+    async fn set_role(&self, id: UserId, role: Role) -> Result<User, WriteError> {
         let model = user::ActiveModel {
             id: Set(id.as_uuid()),
             role: Set(role.as_str().to_owned()),
@@ -170,13 +174,13 @@ impl UserRepository for SqlUserRepository {
             ..Default::default()
         };
         match model.update(&self.db.conn).await {
-            Ok(m) => user_from(m),
-            Err(sea_orm::DbErr::RecordNotUpdated) => Err(DomainError::NotFound("user")),
-            Err(err) => Err(db_err(err)),
+            Ok(m) => Ok(user_from(m)?),
+            Err(sea_orm::DbErr::RecordNotUpdated) => Err(WriteError::NotFound("user")),
+            Err(err) => Err(db_err(err).into()),
         }
     }
 
-    async fn set_password_hash(&self, id: UserId, hash: &str) -> DomainResult<()> {
+    async fn set_password_hash(&self, id: UserId, hash: &str) -> BackendResult<()> {
         let model = user::ActiveModel {
             id: Set(id.as_uuid()),
             password_hash: Set(hash.to_owned()),

@@ -20,9 +20,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::media::{Job, JobQueue, JobRunner};
-use crate::domain::{DomainError, JobId};
+use crate::domain::{BackendError, JobId};
 
 const QUEUE: &str = "process_media";
 /// How often an idle worker asks for due tasks (apalis otherwise waits for its next
@@ -70,8 +70,8 @@ fn is_duplicate(message: &str) -> bool {
     message.contains("23505") || message.contains("duplicate key")
 }
 
-fn queue_err(e: impl std::fmt::Display) -> DomainError {
-    DomainError::internal(anyhow::anyhow!("job queue: {e}"))
+fn queue_err(e: impl std::fmt::Display) -> BackendError {
+    BackendError::internal(anyhow::anyhow!("job queue: {e}"))
 }
 
 impl ApalisQueue {
@@ -178,7 +178,7 @@ async fn handle<R: JobRunner>(
 
 #[async_trait]
 impl JobQueue for ApalisQueue {
-    async fn enqueue(&self, job: &Job, delay: Duration) -> DomainResult<()> {
+    async fn enqueue(&self, job: &Job, delay: Duration) -> BackendResult<()> {
         // One task per (job, state): the same job in the same state is pushed once.
         let key = format!("{}@{}", job.id, job.updated_at.timestamp_micros());
         // The queue schedules in whole seconds: round the due time up, so a backoff is

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::domain::auth::{AttemptLimiter, RevocationList};
-use crate::domain::error::DomainResult;
-use crate::domain::DomainError;
+use crate::domain::error::BackendResult;
+use crate::domain::BackendError;
 
 /// Expiring keys and counters in process memory, for a single instance.
 #[derive(Default)]
@@ -43,13 +43,13 @@ impl<V> Swept<V> {
     }
 }
 
-fn poisoned<T>(_: T) -> DomainError {
-    DomainError::internal(anyhow::anyhow!("in-process store lock poisoned"))
+fn poisoned<T>(_: T) -> BackendError {
+    BackendError::internal(anyhow::anyhow!("in-process store lock poisoned"))
 }
 
 #[async_trait]
 impl RevocationList for MemoryStore {
-    async fn revoke(&self, keys: &[String], ttl: Duration) -> DomainResult<()> {
+    async fn revoke(&self, keys: &[String], ttl: Duration) -> BackendResult<()> {
         let now = Instant::now();
         let mut revoked = self.revoked.lock().map_err(poisoned)?;
         for key in keys {
@@ -59,7 +59,7 @@ impl RevocationList for MemoryStore {
         Ok(())
     }
 
-    async fn any_revoked(&self, keys: &[String]) -> DomainResult<Option<bool>> {
+    async fn any_revoked(&self, keys: &[String]) -> BackendResult<Option<bool>> {
         if !self.filled.load(Ordering::Acquire) {
             return Ok(None);
         }
@@ -71,11 +71,11 @@ impl RevocationList for MemoryStore {
         ))
     }
 
-    async fn is_filled(&self) -> DomainResult<bool> {
+    async fn is_filled(&self) -> BackendResult<bool> {
         Ok(self.filled.load(Ordering::Acquire))
     }
 
-    async fn mark_filled(&self) -> DomainResult<()> {
+    async fn mark_filled(&self) -> BackendResult<()> {
         self.filled.store(true, Ordering::Release);
         Ok(())
     }
@@ -83,7 +83,7 @@ impl RevocationList for MemoryStore {
 
 #[async_trait]
 impl AttemptLimiter for MemoryStore {
-    async fn record(&self, key: &str, window: Duration) -> DomainResult<u64> {
+    async fn record(&self, key: &str, window: Duration) -> BackendResult<u64> {
         let now = Instant::now();
         let mut counters = self.counters.lock().map_err(poisoned)?;
         let entry = counters
@@ -99,7 +99,7 @@ impl AttemptLimiter for MemoryStore {
         Ok(count)
     }
 
-    async fn current(&self, key: &str) -> DomainResult<(u64, u64)> {
+    async fn current(&self, key: &str) -> BackendResult<(u64, u64)> {
         let now = Instant::now();
         let counters = self.counters.lock().map_err(poisoned)?;
         Ok(match counters.map.get(key) {
@@ -108,7 +108,7 @@ impl AttemptLimiter for MemoryStore {
         })
     }
 
-    async fn reset(&self, key: &str) -> DomainResult<()> {
+    async fn reset(&self, key: &str) -> BackendResult<()> {
         self.counters.lock().map_err(poisoned)?.map.remove(key);
         Ok(())
     }
@@ -119,7 +119,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn revoked_keys_expire() -> DomainResult<()> {
+    async fn revoked_keys_expire() -> BackendResult<()> {
         let store = MemoryStore::default();
         // Not yet filled from the durable record: the answer is "unknown".
         assert_eq!(store.any_revoked(&["jti:a".into()]).await?, None);
@@ -137,7 +137,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn counters_count_within_their_window() -> DomainResult<()> {
+    async fn counters_count_within_their_window() -> BackendResult<()> {
         let store = MemoryStore::default();
         assert_eq!(store.record("k", Duration::from_secs(60)).await?, 1);
         assert_eq!(store.record("k", Duration::from_secs(60)).await?, 2);

@@ -5,8 +5,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 
 use crate::domain::auth::{AttemptLimiter, RevocationList};
-use crate::domain::error::DomainResult;
-use crate::domain::DomainError;
+use crate::domain::error::BackendResult;
+use crate::domain::BackendError;
 
 /// Present (without expiry) while the revocation keys hold every revocation of the
 /// database; a restarted or emptied Redis lacks it, and the next check fills the list again.
@@ -19,9 +19,9 @@ pub struct RedisStore {
     prefix: String,
 }
 
-fn unavailable(err: redis::RedisError) -> DomainError {
+fn unavailable(err: redis::RedisError) -> BackendError {
     tracing::error!(error = %err, "redis request failed");
-    DomainError::Unavailable("a backing service is unavailable; try again shortly".into())
+    BackendError::Unavailable("a backing service is unavailable; try again shortly".into())
 }
 
 impl RedisStore {
@@ -60,7 +60,7 @@ impl RedisStore {
 
 #[async_trait]
 impl RevocationList for RedisStore {
-    async fn revoke(&self, keys: &[String], ttl: Duration) -> DomainResult<()> {
+    async fn revoke(&self, keys: &[String], ttl: Duration) -> BackendResult<()> {
         let mut pipe = redis::pipe();
         for key in keys {
             pipe.set_ex(self.key(&format!("revoked:{key}")), 1, ttl.as_secs().max(1))
@@ -70,7 +70,7 @@ impl RevocationList for RedisStore {
         pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
     }
 
-    async fn any_revoked(&self, keys: &[String]) -> DomainResult<Option<bool>> {
+    async fn any_revoked(&self, keys: &[String]) -> BackendResult<Option<bool>> {
         let keys: Vec<String> = keys
             .iter()
             .map(|k| self.key(&format!("revoked:{k}")))
@@ -86,13 +86,13 @@ impl RevocationList for RedisStore {
         Ok((filled > 0).then_some(found > 0))
     }
 
-    async fn is_filled(&self) -> DomainResult<bool> {
+    async fn is_filled(&self) -> BackendResult<bool> {
         let mut conn = self.conn.clone();
         let filled: u64 = conn.exists(self.key(FILLED)).await.map_err(unavailable)?;
         Ok(filled > 0)
     }
 
-    async fn mark_filled(&self) -> DomainResult<()> {
+    async fn mark_filled(&self) -> BackendResult<()> {
         let mut conn = self.conn.clone();
         conn.set::<_, _, ()>(self.key(FILLED), 1)
             .await
@@ -102,7 +102,7 @@ impl RevocationList for RedisStore {
 
 #[async_trait]
 impl AttemptLimiter for RedisStore {
-    async fn record(&self, key: &str, window: Duration) -> DomainResult<u64> {
+    async fn record(&self, key: &str, window: Duration) -> BackendResult<u64> {
         let key = self.key(&format!("attempts:{key}"));
         let mut conn = self.conn.clone();
         // Start the window with the first attempt (SET NX PX), then count it. Works on
@@ -122,7 +122,7 @@ impl AttemptLimiter for RedisStore {
         Ok(count)
     }
 
-    async fn current(&self, key: &str) -> DomainResult<(u64, u64)> {
+    async fn current(&self, key: &str) -> BackendResult<(u64, u64)> {
         let key = self.key(&format!("attempts:{key}"));
         let mut conn = self.conn.clone();
         let (count, ttl_ms): (Option<u64>, i64) = redis::pipe()
@@ -134,7 +134,7 @@ impl AttemptLimiter for RedisStore {
         Ok((count.unwrap_or(0), (ttl_ms.max(0) as u64).div_ceil(1000)))
     }
 
-    async fn reset(&self, key: &str) -> DomainResult<()> {
+    async fn reset(&self, key: &str) -> BackendResult<()> {
         let mut conn = self.conn.clone();
         conn.del::<_, ()>(self.key(&format!("attempts:{key}")))
             .await

@@ -26,9 +26,9 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Mutex;
 
 use super::sas::{account_sas, DelegationKey, SasGrant};
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::media::{MediaStore, SignedRequest};
-use crate::domain::DomainError;
+use crate::domain::BackendError;
 
 pub enum AzureAuth {
     AccountKey(Vec<u8>),
@@ -47,8 +47,8 @@ pub struct AzureStore {
     client: std::sync::Mutex<Option<(Arc<BlobContainerClient>, DateTime<Utc>)>>,
 }
 
-fn azure_err(what: &str, e: azure_core::Error) -> DomainError {
-    DomainError::internal(anyhow::Error::new(e).context(what.to_owned()))
+fn azure_err(what: &str, e: azure_core::Error) -> BackendError {
+    BackendError::internal(anyhow::Error::new(e).context(what.to_owned()))
 }
 
 /// The account name: the first label of `{account}.blob.core.windows.net`, or the first
@@ -110,8 +110,9 @@ impl AzureStore {
         format!("{}/{}/{}", self.account_url, self.container, key)
     }
 
-    fn with_query(base: &str, query: &[(&'static str, String)]) -> DomainResult<Url> {
-        let mut url = Url::parse(base).map_err(|e| DomainError::internal(anyhow::Error::new(e)))?;
+    fn with_query(base: &str, query: &[(&'static str, String)]) -> BackendResult<Url> {
+        let mut url =
+            Url::parse(base).map_err(|e| BackendError::internal(anyhow::Error::new(e)))?;
         url.query_pairs_mut()
             .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         Ok(url)
@@ -134,22 +135,22 @@ impl AzureStore {
 
     /// A blob client on the shared container client: one HTTP connection pool for all the
     /// server's requests, rebuilt only when its account SAS has under 10 minutes left.
-    fn blob(&self, key: &str) -> DomainResult<BlobClient> {
+    fn blob(&self, key: &str) -> BackendResult<BlobClient> {
         let mut cached = self
             .client
             .lock()
-            .map_err(|_| DomainError::internal(anyhow::anyhow!("blob client lock poisoned")))?;
+            .map_err(|_| BackendError::internal(anyhow::anyhow!("blob client lock poisoned")))?;
         let fresh = cached
             .as_ref()
             .is_some_and(|(_, renew_at)| Utc::now() < *renew_at);
         if !fresh {
             let client = self
                 .container_client(Duration::minutes(60))
-                .map_err(DomainError::internal)?;
+                .map_err(BackendError::internal)?;
             *cached = Some((Arc::new(client), Utc::now() + Duration::minutes(50)));
         }
         let Some((client, _)) = cached.as_ref() else {
-            return Err(DomainError::internal(anyhow::anyhow!("no blob client")));
+            return Err(BackendError::internal(anyhow::anyhow!("no blob client")));
         };
         Ok(client.blob_client(key))
     }
@@ -158,7 +159,7 @@ impl AzureStore {
     async fn delegation_key(
         &self,
         credential: &Arc<dyn TokenCredential>,
-    ) -> DomainResult<DelegationKey> {
+    ) -> BackendResult<DelegationKey> {
         let mut cached = self.delegation.lock().await;
         if let Some(key) = cached
             .as_ref()
@@ -168,7 +169,7 @@ impl AzureStore {
         }
         let service = BlobServiceClient::new(
             Url::parse(&self.account_url)
-                .map_err(|e| DomainError::internal(anyhow::Error::new(e)))?,
+                .map_err(|e| BackendError::internal(anyhow::Error::new(e)))?,
             Some(credential.clone()),
             None,
         )
@@ -187,7 +188,7 @@ impl AzureStore {
             .map_err(|e| azure_err("cannot get a user delegation key", e))?
             .into_model()
             .map_err(|e| azure_err("cannot read the user delegation key", e))?;
-        let missing = || DomainError::internal(anyhow::anyhow!("incomplete user delegation key"));
+        let missing = || BackendError::internal(anyhow::anyhow!("incomplete user delegation key"));
         let key = DelegationKey {
             object_id: key.signed_oid.ok_or_else(missing)?,
             tenant_id: key.signed_tid.ok_or_else(missing)?,
@@ -207,7 +208,7 @@ impl AzureStore {
         permissions: &str,
         expires_at: DateTime<Utc>,
         response_content_type: Option<&str>,
-    ) -> DomainResult<String> {
+    ) -> BackendResult<String> {
         let grant = SasGrant {
             account: &self.account,
             container: &self.container,
@@ -240,7 +241,7 @@ impl MediaStore for AzureStore {
         content_type: &str,
         _max_bytes: u64,
         expires_at: DateTime<Utc>,
-    ) -> DomainResult<SignedRequest> {
+    ) -> BackendResult<SignedRequest> {
         // Create and write: enough for Put Blob, Put Block and Put Block List. The size
         // limit is checked when the upload is completed.
         let url = self.signed_blob_url(key, "cw", expires_at, None).await?;
@@ -256,13 +257,13 @@ impl MediaStore for AzureStore {
         })
     }
 
-    async fn read_url(&self, key: &str, expires_at: DateTime<Utc>) -> DomainResult<String> {
+    async fn read_url(&self, key: &str, expires_at: DateTime<Utc>) -> BackendResult<String> {
         let content_type = mime_of(key);
         self.signed_blob_url(key, "r", expires_at, Some(content_type))
             .await
     }
 
-    async fn size(&self, key: &str) -> DomainResult<Option<u64>> {
+    async fn size(&self, key: &str) -> BackendResult<Option<u64>> {
         match self.blob(key)?.get_properties(None).await {
             Ok(props) => Ok(props
                 .content_length()
@@ -272,7 +273,7 @@ impl MediaStore for AzureStore {
         }
     }
 
-    async fn read_head(&self, key: &str, len: u64) -> DomainResult<Vec<u8>> {
+    async fn read_head(&self, key: &str, len: u64) -> BackendResult<Vec<u8>> {
         let options = BlobClientDownloadOptions {
             range: Some((0..len).into()),
             ..Default::default()
@@ -297,11 +298,11 @@ impl MediaStore for AzureStore {
         key: &str,
         content_type: &str,
         file: std::fs::File,
-    ) -> DomainResult<u64> {
+    ) -> BackendResult<u64> {
         use tokio::io::AsyncReadExt;
         const BLOCK: usize = 8 << 20;
         let io = |e: std::io::Error| {
-            DomainError::internal(anyhow::Error::new(e).context("cannot read media file"))
+            BackendError::internal(anyhow::Error::new(e).context("cannot read media file"))
         };
         let client = self.blob(key)?.block_blob_client();
         let mut file = tokio::fs::File::from_std(file);
@@ -351,7 +352,7 @@ impl MediaStore for AzureStore {
         None
     }
 
-    async fn delete(&self, key: &str) -> DomainResult<()> {
+    async fn delete(&self, key: &str) -> BackendResult<()> {
         let blob = self.blob(key)?;
         for attempt in 0..2 {
             match blob.delete(None).await {
@@ -372,14 +373,14 @@ impl MediaStore for AzureStore {
                 Err(e) => return Err(azure_err("cannot delete blob", e)),
             }
         }
-        Err(DomainError::internal(anyhow::anyhow!(
+        Err(BackendError::internal(anyhow::anyhow!(
             "blob {key} stays leased"
         )))
     }
 
     /// An infinite lease: from now on only a request that names the lease (never a
     /// client's upload URL) can write the blob.
-    async fn seal(&self, key: &str) -> DomainResult<()> {
+    async fn seal(&self, key: &str) -> BackendResult<()> {
         let options = BlobClientAcquireLeaseOptions {
             proposed_lease_id: Some(uuid::Uuid::new_v4().to_string()),
             ..Default::default()

@@ -7,12 +7,12 @@ use search_index::{Cursor, SearchError, SortBy};
 use uuid::Uuid;
 
 use super::SearchReplica;
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::search::{
-    Audience, FacetCount, Facets, Highlight, IndexHit, IndexResults, SearchEngine, SearchPosition,
-    SearchQuery, SearchSort,
+    Audience, FacetCount, Facets, Highlight, IndexHit, IndexResults, SearchEngine, SearchFailure,
+    SearchPosition, SearchQuery, SearchSort,
 };
-use crate::domain::{DomainError, UserId, VideoId};
+use crate::domain::{BackendError, UserId, VideoId};
 use crate::infra::db::db_err;
 
 fn audience(a: Audience) -> search_index::Audience {
@@ -55,11 +55,18 @@ fn counts(list: Vec<search_index::FacetCount>) -> Vec<FacetCount> {
 }
 
 /// Text problems are the user's (in `field`); everything else is ours.
-fn search_error(field: &'static str) -> impl Fn(SearchError) -> DomainError {
+fn search_error(field: &'static str) -> impl Fn(SearchError) -> SearchFailure {
     move |err| match err {
-        SearchError::Query(q) => DomainError::bad_input(field, q.to_string()),
-        other => DomainError::internal(anyhow::Error::new(other).context("search failed")),
+        SearchError::Query(q) => SearchFailure::BadText {
+            field,
+            message: q.to_string(),
+        },
+        other => failed(other).into(),
     }
+}
+
+fn failed(err: SearchError) -> BackendError {
+    BackendError::internal(anyhow::Error::new(err).context("search failed"))
 }
 
 fn request(q: SearchQuery) -> search_index::SearchRequest {
@@ -87,7 +94,7 @@ fn request(q: SearchQuery) -> search_index::SearchRequest {
 
 #[async_trait]
 impl SearchEngine for SearchReplica {
-    async fn search(&self, query: SearchQuery) -> DomainResult<IndexResults> {
+    async fn search(&self, query: SearchQuery) -> Result<IndexResults, SearchFailure> {
         let results = self
             .current()
             .search(request(query))
@@ -126,7 +133,7 @@ impl SearchEngine for SearchReplica {
         prefix: &str,
         limit: usize,
         audience_of: Audience,
-    ) -> DomainResult<Vec<(VideoId, String)>> {
+    ) -> Result<Vec<(VideoId, String)>, SearchFailure> {
         Ok(self
             .current()
             .suggest(prefix.to_owned(), limit, audience(audience_of))
@@ -142,18 +149,18 @@ impl SearchEngine for SearchReplica {
         of: VideoId,
         first: usize,
         audience_of: Audience,
-    ) -> DomainResult<Vec<VideoId>> {
+    ) -> BackendResult<Vec<VideoId>> {
         Ok(self
             .current()
             .related(of.as_uuid().as_u128(), first, audience(audience_of))
             .await
-            .map_err(search_error("query"))?
+            .map_err(failed)?
             .into_iter()
             .map(video)
             .collect())
     }
 
-    async fn sync(&self, timeout: Duration) -> DomainResult<bool> {
+    async fn sync(&self, timeout: Duration) -> BackendResult<bool> {
         let head = self.db.outbox_head().await.map_err(db_err)?;
         self.db.outbox_written();
         Ok(self

@@ -9,15 +9,17 @@ use sea_orm::{
 };
 
 use super::{job_from, release, set_video_processing, this_run, SqlMediaRepository};
-use crate::domain::error::DomainResult;
-use crate::domain::media::{Job, JobRepository, JobStatus, MediaFacts, QueueMetrics};
+use crate::domain::error::BackendResult;
+use crate::domain::media::{
+    Job, JobRepository, JobStatus, MediaChangeError, MediaFacts, QueueMetrics,
+};
 use crate::domain::video::VideoStatus;
-use crate::domain::{DomainError, JobId, VideoId};
+use crate::domain::{JobId, VideoId};
 use crate::infra::db::db_err;
 use crate::infra::db::entities::{media_job, video};
 
 impl SqlMediaRepository {
-    async fn job_model(&self, id: JobId) -> DomainResult<Option<media_job::Model>> {
+    async fn job_model(&self, id: JobId) -> BackendResult<Option<media_job::Model>> {
         media_job::Entity::find_by_id(id.as_uuid())
             .one(&self.db.conn)
             .await
@@ -27,11 +29,11 @@ impl SqlMediaRepository {
 
 #[async_trait]
 impl JobRepository for SqlMediaRepository {
-    async fn job(&self, id: JobId) -> DomainResult<Option<Job>> {
+    async fn job(&self, id: JobId) -> BackendResult<Option<Job>> {
         self.job_model(id).await?.map(job_from).transpose()
     }
 
-    async fn latest_job(&self, video_id: VideoId) -> DomainResult<Option<Job>> {
+    async fn latest_job(&self, video_id: VideoId) -> BackendResult<Option<Job>> {
         media_job::Entity::find()
             .filter(media_job::Column::VideoId.eq(video_id.as_uuid()))
             .order_by_desc(media_job::Column::CreatedAt)
@@ -42,7 +44,7 @@ impl JobRepository for SqlMediaRepository {
             .transpose()
     }
 
-    async fn start_attempt(&self, id: JobId, now: DateTime<Utc>) -> DomainResult<Option<Job>> {
+    async fn start_attempt(&self, id: JobId, now: DateTime<Utc>) -> BackendResult<Option<Job>> {
         let txn = self.db.write().await.map_err(db_err)?;
         let res = media_job::Entity::update_many()
             .col_expr(
@@ -97,7 +99,7 @@ impl JobRepository for SqlMediaRepository {
         stage: &str,
         progress: i32,
         now: DateTime<Utc>,
-    ) -> DomainResult<()> {
+    ) -> BackendResult<()> {
         let txn = self.db.write().await.map_err(db_err)?;
         let res = media_job::Entity::update_many()
             .col_expr(media_job::Column::Stage, Expr::value(stage))
@@ -120,7 +122,7 @@ impl JobRepository for SqlMediaRepository {
         thumbnail_key: Option<String>,
         note: Option<String>,
         now: DateTime<Utc>,
-    ) -> DomainResult<()> {
+    ) -> BackendResult<()> {
         let txn = self.db.write().await.map_err(db_err)?;
         let res = media_job::Entity::update_many()
             .col_expr(
@@ -176,7 +178,7 @@ impl JobRepository for SqlMediaRepository {
         status: JobStatus,
         error: &str,
         now: DateTime<Utc>,
-    ) -> DomainResult<()> {
+    ) -> BackendResult<()> {
         let txn = self.db.write().await.map_err(db_err)?;
         let mut update = media_job::Entity::update_many()
             .col_expr(media_job::Column::Status, Expr::value(status.as_str()))
@@ -210,7 +212,7 @@ impl JobRepository for SqlMediaRepository {
         txn.commit().await.map_err(db_err)
     }
 
-    async fn requeue(&self, id: JobId, now: DateTime<Utc>) -> DomainResult<Job> {
+    async fn requeue(&self, id: JobId, now: DateTime<Utc>) -> Result<Job, MediaChangeError> {
         let txn = self.db.write().await.map_err(db_err)?;
         let res = media_job::Entity::update_many()
             .col_expr(
@@ -235,16 +237,16 @@ impl JobRepository for SqlMediaRepository {
             .await
             .map_err(db_err)?;
         if res.rows_affected == 0 {
-            return Err(DomainError::Conflict(
-                "the job is queued, running, waiting for its next attempt or finished; only a job out of attempts can be retried".into(),
+            return Err(MediaChangeError::Conflict(
+                "the job is queued, running, waiting for its next attempt or finished; only a job out of attempts can be retried",
             ));
         }
         let job = media_job::Entity::find_by_id(id.as_uuid())
             .one(&txn)
             .await
             .map_err(db_err)?
-            .ok_or(DomainError::NotFound("job"))
-            .and_then(job_from)?;
+            .ok_or(MediaChangeError::NotFound("job"))?;
+        let job = job_from(job)?;
         set_video_processing(
             &txn,
             &job,
@@ -259,7 +261,7 @@ impl JobRepository for SqlMediaRepository {
         Ok(job)
     }
 
-    async fn stalled_since(&self, before: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Job>> {
+    async fn stalled_since(&self, before: DateTime<Utc>, limit: u64) -> BackendResult<Vec<Job>> {
         media_job::Entity::find()
             .filter(media_job::Column::Status.is_in([
                 JobStatus::Queued.as_str(),
@@ -277,7 +279,7 @@ impl JobRepository for SqlMediaRepository {
             .collect()
     }
 
-    async fn requeue_stalled(&self, job: &Job, now: DateTime<Utc>) -> DomainResult<Option<Job>> {
+    async fn requeue_stalled(&self, job: &Job, now: DateTime<Utc>) -> BackendResult<Option<Job>> {
         let res = media_job::Entity::update_many()
             .col_expr(
                 media_job::Column::Status,
@@ -296,7 +298,7 @@ impl JobRepository for SqlMediaRepository {
         self.job(job.id).await
     }
 
-    async fn queue_metrics(&self, concurrency: usize) -> DomainResult<QueueMetrics> {
+    async fn queue_metrics(&self, concurrency: usize) -> BackendResult<QueueMetrics> {
         // One statement for the four counts (the status index serves it).
         let counts: Vec<(String, i64)> = media_job::Entity::find()
             .select_only()
@@ -373,7 +375,7 @@ async fn make_ready(
     current: video::Model,
     outcome: Outcome,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> BackendResult<()> {
     let Outcome {
         facts,
         thumbnail_key,

@@ -11,22 +11,22 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::entities::{media_job, released_media, upload, video};
 use super::{db_err, Database};
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::media::{Job, JobStatus, MediaKind, Upload};
 use crate::domain::video::VideoStatus;
-use crate::domain::{DomainError, JobId, UploadId, UserId, VideoId};
+use crate::domain::{BackendError, JobId, UploadId, UserId, VideoId};
 
 pub struct SqlMediaRepository {
     pub db: Database,
 }
 
-fn upload_from(m: upload::Model) -> DomainResult<Upload> {
+fn upload_from(m: upload::Model) -> BackendResult<Upload> {
     Ok(Upload {
         id: UploadId::from_uuid(m.id),
         video_id: VideoId::from_uuid(m.video_id),
         owner_id: UserId::from_uuid(m.owner_id),
         kind: MediaKind::parse(&m.kind).ok_or_else(|| {
-            DomainError::internal(anyhow::anyhow!("corrupt upload row: kind {:?}", m.kind))
+            BackendError::internal(anyhow::anyhow!("corrupt upload row: kind {:?}", m.kind))
         })?,
         object_key: m.object_key,
         filename: m.filename,
@@ -38,7 +38,7 @@ fn upload_from(m: upload::Model) -> DomainResult<Upload> {
     })
 }
 
-fn job_from(m: media_job::Model) -> DomainResult<Job> {
+fn job_from(m: media_job::Model) -> BackendResult<Job> {
     Ok(Job {
         id: JobId::from_uuid(m.id),
         kind: m.kind,
@@ -46,7 +46,7 @@ fn job_from(m: media_job::Model) -> DomainResult<Job> {
         owner_id: UserId::from_uuid(m.owner_id),
         object_key: m.object_key,
         status: m.status.parse().map_err(|_| {
-            DomainError::internal(anyhow::anyhow!("corrupt job row: status {:?}", m.status))
+            BackendError::internal(anyhow::anyhow!("corrupt job row: status {:?}", m.status))
         })?,
         attempts: m.attempts,
         max_attempts: m.max_attempts,
@@ -70,7 +70,7 @@ async fn set_video_processing<C: ConnectionTrait>(
     progress: i32,
     error: Option<&str>,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> BackendResult<()> {
     let mut update = video::Entity::update_many()
         .col_expr(video::Column::ProcessingStage, Expr::value(stage))
         .col_expr(video::Column::ProcessingProgress, Expr::value(progress))
@@ -106,7 +106,7 @@ async fn release<C: ConnectionTrait>(
     conn: &C,
     key: String,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> BackendResult<()> {
     let insert = sea_orm::sea_query::Query::insert()
         .into_table(released_media::Entity)
         .columns([
@@ -114,7 +114,7 @@ async fn release<C: ConnectionTrait>(
             released_media::Column::ReleasedAt,
         ])
         .values([key.into(), now.into()])
-        .map_err(DomainError::internal)?
+        .map_err(BackendError::internal)?
         .on_conflict(
             sea_orm::sea_query::OnConflict::column(released_media::Column::ObjectKey)
                 .do_nothing()

@@ -9,12 +9,13 @@ use sea_orm::{
 };
 
 use super::{job_from, release, upload_from, SqlMediaRepository};
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::media::{
-    AcceptedUpload, Job, JobStatus, MediaKind, NewJob, NewUpload, Upload, UploadRepository,
+    AcceptedUpload, Job, JobStatus, MediaChangeError, MediaKind, NewJob, NewUpload, Upload,
+    UploadRepository,
 };
 use crate::domain::video::{Video, VideoStatus};
-use crate::domain::{DomainError, UploadId, VideoId};
+use crate::domain::{UploadId, VideoId};
 use crate::infra::db::convert::video_from;
 use crate::infra::db::db_err;
 use crate::infra::db::entities::{media_job, released_media, upload, video};
@@ -23,7 +24,7 @@ use crate::infra::db::video_repo::{add_version, VersionMedia};
 
 #[async_trait]
 impl UploadRepository for SqlMediaRepository {
-    async fn create_upload(&self, u: NewUpload) -> DomainResult<()> {
+    async fn create_upload(&self, u: NewUpload) -> BackendResult<()> {
         upload::Entity::insert(upload::ActiveModel {
             id: Set(u.id.as_uuid()),
             video_id: Set(u.video_id.as_uuid()),
@@ -44,7 +45,7 @@ impl UploadRepository for SqlMediaRepository {
         Ok(())
     }
 
-    async fn upload(&self, id: UploadId) -> DomainResult<Option<Upload>> {
+    async fn upload(&self, id: UploadId) -> BackendResult<Option<Upload>> {
         upload::Entity::find_by_id(id.as_uuid())
             .one(&self.db.conn)
             .await
@@ -53,7 +54,10 @@ impl UploadRepository for SqlMediaRepository {
             .transpose()
     }
 
-    async fn accept_upload(&self, a: AcceptedUpload) -> DomainResult<(Video, Option<Job>)> {
+    async fn accept_upload(
+        &self,
+        a: AcceptedUpload,
+    ) -> Result<(Video, Option<Job>), MediaChangeError> {
         let u = &a.upload;
         let mut write = IndexedWrite::begin(&self.db).await?;
         let txn = write.txn();
@@ -65,8 +69,8 @@ impl UploadRepository for SqlMediaRepository {
             .await
             .map_err(db_err)?;
         if claimed.rows_affected == 0 {
-            return Err(DomainError::Conflict(
-                "this upload was already completed; request a new ticket".into(),
+            return Err(MediaChangeError::Conflict(
+                "this upload was already completed; request a new ticket",
             ));
         }
         let current = video::Entity::find_by_id(u.video_id.as_uuid())
@@ -74,7 +78,7 @@ impl UploadRepository for SqlMediaRepository {
             .await
             .map_err(db_err)?
             .filter(|v| v.deleted_at.is_none())
-            .ok_or(DomainError::NotFound("video"))?;
+            .ok_or(MediaChangeError::NotFound("video"))?;
         let row = point_video_at(txn, &a, current).await?;
         if u.kind == MediaKind::Video {
             retire_jobs(txn, u.video_id, a.now).await?;
@@ -92,7 +96,7 @@ impl UploadRepository for SqlMediaRepository {
         &self,
         before: DateTime<Utc>,
         limit: u64,
-    ) -> DomainResult<Vec<Upload>> {
+    ) -> BackendResult<Vec<Upload>> {
         upload::Entity::find()
             .filter(upload::Column::CompletedAt.is_null())
             .filter(upload::Column::ExpiresAt.lt(before))
@@ -106,7 +110,7 @@ impl UploadRepository for SqlMediaRepository {
             .collect()
     }
 
-    async fn delete_upload(&self, id: UploadId) -> DomainResult<()> {
+    async fn delete_upload(&self, id: UploadId) -> BackendResult<()> {
         upload::Entity::delete_many()
             .filter(upload::Column::Id.eq(id.as_uuid()))
             .filter(upload::Column::CompletedAt.is_null())
@@ -120,7 +124,7 @@ impl UploadRepository for SqlMediaRepository {
         &self,
         before: DateTime<Utc>,
         limit: u64,
-    ) -> DomainResult<Vec<String>> {
+    ) -> BackendResult<Vec<String>> {
         Ok(released_media::Entity::find()
             .filter(released_media::Column::ReleasedAt.lt(before))
             .order_by_asc(released_media::Column::ReleasedAt)
@@ -133,7 +137,7 @@ impl UploadRepository for SqlMediaRepository {
             .collect())
     }
 
-    async fn forget_released(&self, key: &str) -> DomainResult<()> {
+    async fn forget_released(&self, key: &str) -> BackendResult<()> {
         released_media::Entity::delete_by_id(key.to_owned())
             .exec(&self.db.conn)
             .await
@@ -148,7 +152,7 @@ async fn point_video_at(
     txn: &DatabaseTransaction,
     a: &AcceptedUpload,
     current: video::Model,
-) -> DomainResult<video::Model> {
+) -> BackendResult<video::Model> {
     let u = &a.upload;
     let what = match u.kind {
         MediaKind::Video => "media",
@@ -201,7 +205,7 @@ async fn retire_jobs<C: ConnectionTrait>(
     conn: &C,
     video_id: VideoId,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> BackendResult<()> {
     media_job::Entity::update_many()
         .col_expr(
             media_job::Column::Status,
@@ -231,7 +235,7 @@ async fn insert_job(
     u: &Upload,
     new: &NewJob,
     now: DateTime<Utc>,
-) -> DomainResult<Job> {
+) -> BackendResult<Job> {
     let job = media_job::ActiveModel {
         id: Set(new.id.as_uuid()),
         kind: Set(new.kind.to_owned()),

@@ -5,9 +5,9 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, Select};
 
 use super::writes::label_key;
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::video::{ListScope, SortKey, Video, VideoFilter, VideoSort, Visibility};
-use crate::domain::DomainError;
+use crate::domain::BackendError;
 use crate::infra::db::entities::{video, video_category, video_tag};
 
 pub(super) fn public_condition() -> Condition {
@@ -76,16 +76,16 @@ pub(super) fn key_of(sort: VideoSort, v: &Video) -> SortKey {
 
 /// `(col, id) < (value, id)` for descending orders, `>` for ascending: a row-value
 /// comparison both SQLite and PostgreSQL turn into an index range.
-pub(super) fn after_condition(sort: VideoSort, key: &SortKey) -> DomainResult<Condition> {
+pub(super) fn after_condition(sort: VideoSort, key: &SortKey) -> BackendResult<Condition> {
     let (col, order) = sort_column(sort);
     let value: sea_orm::Value = match (sort, key) {
         (VideoSort::Newest | VideoSort::Oldest, SortKey::Created(at, _)) => (*at).into(),
         (VideoSort::MostLiked | VideoSort::MostViewed, SortKey::Count(n, _)) => (*n).into(),
         _ => {
-            return Err(DomainError::bad_input(
-                "after",
-                "cursor does not match the sort order",
-            ))
+            // Cursors are decoded for their sort (app::cursor), so this is a caller's bug.
+            return Err(BackendError::internal(anyhow::anyhow!(
+                "a {sort:?} listing was given a key of another sort"
+            )));
         }
     };
     let id = match key {

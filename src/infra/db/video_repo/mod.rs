@@ -8,13 +8,13 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::page::Page;
 use crate::domain::video::{
     ListScope, NewVideo, SortKey, Video, VideoChanges, VideoFilter, VideoRepository, VideoSort,
     VideoStatus, VideoVersion, MAX_VERSIONS,
 };
-use crate::domain::{DomainError, UserId, VideoId};
+use crate::domain::{BackendError, UserId, VideoId, WriteError};
 use crate::infra::db::convert::{to_json_list, video_from};
 use crate::infra::db::entities::{video, video_version, video_view};
 use crate::infra::db::outbox::IndexedWrite;
@@ -34,7 +34,7 @@ pub struct SqlVideoRepository {
 
 #[async_trait]
 impl VideoRepository for SqlVideoRepository {
-    async fn create(&self, new: NewVideo) -> DomainResult<Video> {
+    async fn create(&self, new: NewVideo) -> BackendResult<Video> {
         let id = new.id.as_uuid();
         let mut write = IndexedWrite::begin(&self.db).await?;
         let txn = write.txn();
@@ -65,7 +65,7 @@ impl VideoRepository for SqlVideoRepository {
         video_from(row)
     }
 
-    async fn by_id(&self, id: VideoId) -> DomainResult<Option<Video>> {
+    async fn by_id(&self, id: VideoId) -> BackendResult<Option<Video>> {
         video::Entity::find_by_id(id.as_uuid())
             .one(&self.db.conn)
             .await
@@ -81,7 +81,7 @@ impl VideoRepository for SqlVideoRepository {
         changed: &[&str],
         by: UserId,
         now: DateTime<Utc>,
-    ) -> DomainResult<Video> {
+    ) -> Result<Video, WriteError> {
         let uuid = id.as_uuid();
         let mut write = IndexedWrite::begin(&self.db).await?;
         let txn = write.txn();
@@ -91,7 +91,7 @@ impl VideoRepository for SqlVideoRepository {
             .await
             .map_err(db_err)?;
         if exists == 0 {
-            return Err(DomainError::NotFound("video"));
+            return Err(WriteError::NotFound("video"));
         }
         let mut model = video::ActiveModel {
             id: Set(uuid),
@@ -133,7 +133,7 @@ impl VideoRepository for SqlVideoRepository {
         add_version(txn, uuid, &changed.join(", "), by, now, None).await?;
         write.changed(uuid, now).await?;
         write.commit().await?;
-        video_from(row)
+        Ok(video_from(row)?)
     }
 
     async fn set_published(
@@ -141,7 +141,7 @@ impl VideoRepository for SqlVideoRepository {
         id: VideoId,
         published_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> DomainResult<Video> {
+    ) -> Result<Video, WriteError> {
         let model = video::ActiveModel {
             id: Set(id.as_uuid()),
             published_at: Set(published_at),
@@ -152,15 +152,15 @@ impl VideoRepository for SqlVideoRepository {
         let txn = write.txn();
         let row = match model.update(txn).await {
             Ok(row) => row,
-            Err(sea_orm::DbErr::RecordNotUpdated) => return Err(DomainError::NotFound("video")),
-            Err(err) => return Err(db_err(err)),
+            Err(sea_orm::DbErr::RecordNotUpdated) => return Err(WriteError::NotFound("video")),
+            Err(err) => return Err(db_err(err).into()),
         };
         write.changed(row.id, now).await?;
         write.commit().await?;
-        video_from(row)
+        Ok(video_from(row)?)
     }
 
-    async fn soft_delete(&self, id: VideoId, now: DateTime<Utc>) -> DomainResult<()> {
+    async fn soft_delete(&self, id: VideoId, now: DateTime<Utc>) -> Result<(), WriteError> {
         let mut write = IndexedWrite::begin(&self.db).await?;
         let txn = write.txn();
         let res = video::Entity::update_many()
@@ -172,7 +172,7 @@ impl VideoRepository for SqlVideoRepository {
             .await
             .map_err(db_err)?;
         if res.rows_affected == 0 {
-            return Err(DomainError::NotFound("video"));
+            return Err(WriteError::NotFound("video"));
         }
         write.changed(id.as_uuid(), now).await?;
         write.commit().await?;
@@ -186,7 +186,7 @@ impl VideoRepository for SqlVideoRepository {
         sort: VideoSort,
         after: Option<SortKey>,
         first: u64,
-    ) -> DomainResult<Page<Video, SortKey>> {
+    ) -> BackendResult<Page<Video, SortKey>> {
         let (col, order) = sort_column(sort);
         let mut q = filtered(scope, filter);
         if let Some(key) = &after {
@@ -202,20 +202,23 @@ impl VideoRepository for SqlVideoRepository {
         let videos = rows
             .into_iter()
             .map(video_from)
-            .collect::<DomainResult<Vec<_>>>()?;
+            .collect::<BackendResult<Vec<_>>>()?;
         Ok(Page::from_rows(videos, first, after.is_some(), |v| {
             key_of(sort, v)
         }))
     }
 
-    async fn count(&self, scope: ListScope, filter: &VideoFilter) -> DomainResult<u64> {
+    async fn count(&self, scope: ListScope, filter: &VideoFilter) -> BackendResult<u64> {
         filtered(scope, filter)
             .count(&self.db.conn)
             .await
             .map_err(db_err)
     }
 
-    async fn versions(&self, ids: &[VideoId]) -> DomainResult<HashMap<VideoId, Vec<VideoVersion>>> {
+    async fn versions(
+        &self,
+        ids: &[VideoId],
+    ) -> BackendResult<HashMap<VideoId, Vec<VideoVersion>>> {
         // Versions are numbered 1, 2, 3... per video, so "the newest MAX" is every version
         // within MAX of the video's highest: one indexed query, bounded per video.
         let newer = Alias::new("newer");
@@ -256,7 +259,7 @@ impl VideoRepository for SqlVideoRepository {
         Ok(out)
     }
 
-    async fn by_ids(&self, ids: &[VideoId]) -> DomainResult<Vec<Video>> {
+    async fn by_ids(&self, ids: &[VideoId]) -> BackendResult<Vec<Video>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -276,7 +279,7 @@ impl VideoRepository for SqlVideoRepository {
         viewer_key: &str,
         now: DateTime<Utc>,
         window_start: DateTime<Utc>,
-    ) -> DomainResult<(i64, i64)> {
+    ) -> Result<(i64, i64), WriteError> {
         let uuid = id.as_uuid();
         let mut write = IndexedWrite::begin(&self.db).await?;
         // Inserted, or updated because the last counted view is older than the window:
@@ -289,7 +292,7 @@ impl VideoRepository for SqlVideoRepository {
                 video_view::Column::CountedAt,
             ])
             .values([uuid.into(), viewer_key.into(), now.into()])
-            .map_err(DomainError::internal)?
+            .map_err(BackendError::internal)?
             .on_conflict(
                 OnConflict::columns([video_view::Column::VideoId, video_view::Column::ViewerKey])
                     .update_column(video_view::Column::CountedAt)
@@ -328,6 +331,6 @@ impl VideoRepository for SqlVideoRepository {
             .await
             .map_err(db_err)?;
         write.commit().await?;
-        counts.ok_or(DomainError::NotFound("video"))
+        counts.ok_or(WriteError::NotFound("video"))
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
-use crate::domain::error::DomainResult;
+use crate::domain::error::BackendResult;
 use crate::domain::UserId;
 use crate::infra::db::db_err;
 use crate::infra::db::entities::{video_category, video_tag, video_version};
@@ -18,7 +18,7 @@ pub(super) async fn replace_labels<C: ConnectionTrait>(
     id: uuid::Uuid,
     tags: Option<&[String]>,
     categories: Option<&[String]>,
-) -> DomainResult<()> {
+) -> BackendResult<()> {
     if let Some(tags) = tags {
         video_tag::Entity::delete_many()
             .filter(video_tag::Column::VideoId.eq(id))
@@ -70,7 +70,7 @@ pub(crate) async fn add_version<C: ConnectionTrait>(
     by: UserId,
     now: DateTime<Utc>,
     media: Option<VersionMedia<'_>>,
-) -> DomainResult<()> {
+) -> BackendResult<()> {
     let last: Option<i32> = video_version::Entity::find()
         .select_only()
         .column_as(video_version::Column::Version.max(), "v")
