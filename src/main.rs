@@ -17,13 +17,20 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// With mimalloc's default purge delay (one second in v3), pages freed by one worker
-/// thread wait to be returned to the system and a long run's resident memory creeps up
-/// (226 to 264 MB in six minutes of the soak); purging at once keeps it flat at the same
-/// throughput (BENCHMARKS.md, "mimalloc's purge delay"). An operator's
-/// `MIMALLOC_PURGE_DELAY` wins.
+/// thread wait to be returned to the system and a long run's heap creeps up (anonymous
+/// memory 226 to 264 MB in six minutes of the soak); purging at once keeps it flat, with
+/// throughput and p99 within the noise (BENCHMARKS.md, "mimalloc's purge delay"). An
+/// operator's `MIMALLOC_PURGE_DELAY` (or its old name `MIMALLOC_RESET_DELAY`, in any case,
+/// as mimalloc reads them) wins.
 #[cfg(not(feature = "system-allocator"))]
 fn purge_freed_memory_at_once() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+    let operator_chose = std::env::vars_os().any(|(name, _)| {
+        name.to_str().is_some_and(|name| {
+            name.eq_ignore_ascii_case("MIMALLOC_PURGE_DELAY")
+                || name.eq_ignore_ascii_case("MIMALLOC_RESET_DELAY")
+        })
+    });
+    if !operator_chose {
         // SAFETY: mi_option_set only stores an integer option; mimalloc reads it on its
         // next purge, from any thread.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }

@@ -87,7 +87,7 @@ impl Scorer for PlainSeek {
 
 #[cfg(test)]
 mod tests {
-    //! Phrases required, excluded and in unions, checked against brute force over many
+    //! Required and excluded phrases and words, checked against brute force over many
     //! segments of random short texts, in a debug build (where tantivy's seek assertions
     //! are live). Intersections seek their clauses with `seek_danger` (tantivy#2811 was
     //! about that path); exclusions may seek behind a phrase scorer (this module's fix).

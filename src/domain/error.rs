@@ -2,7 +2,7 @@
 //!
 //! Each port states its contract in its own error type: [`BackendError`] alone when the
 //! only failures are the backend's (unreachable, or broken), or an enum of the cases its
-//! callers handle (`CreateUserError`, `VideoWriteError`, `SearchFailure`, ...) beside it.
+//! callers handle (`CreateUserError`, `WriteError`, `SearchFailure`, ...) beside it.
 //! Each case maps to one [`ErrorCode`]. The use cases answer with [`DomainError`], the
 //! one shape the API layer turns into `extensions.code` (one conversion, in
 //! `api::error`). `Internal` keeps the whole cause chain for the log and is masked for

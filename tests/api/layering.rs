@@ -151,6 +151,7 @@ fn adapters_answer_in_their_ports_error_types() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/infra"),
         &mut files,
     );
+    assert!(!files.is_empty(), "no sources under src/infra");
     let named: Vec<String> = files
         .iter()
         .flat_map(|(path, text)| {
