@@ -343,17 +343,10 @@ async fn changes_reach_search_within_a_second() {
     let id = published(&app, &u, "walrus migration", json!({})).await;
     let took = eventually(&app, "walrus", |t| t == ["walrus migration"]).await;
     assert!(took < Duration::from_secs(1), "create took {took:?}");
-    // Operators see how far the index has got.
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let gauge = |name: &str| -> u64 {
+    // Operators see how far the index has got. The writer reloads its readers before it
+    // publishes the new position, so a search can see a change a moment before the gauge.
+    let mut metrics = String::new();
+    let gauge = |metrics: &str, name: &str| -> u64 {
         metrics
             .lines()
             .find_map(|l| l.strip_prefix(&format!("{name} ")))
@@ -361,6 +354,23 @@ async fn changes_reach_search_within_a_second() {
             .parse()
             .unwrap()
     };
+    let waited = std::time::Instant::now();
+    while waited.elapsed() < Duration::from_secs(2) {
+        metrics = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if gauge(&metrics, "reelgraph_search_index_position") >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let gauge = |name: &str| gauge(&metrics, name);
     assert!(gauge("reelgraph_search_index_position") >= 2);
     assert_eq!(gauge("reelgraph_search_documents"), 1);
 
