@@ -129,13 +129,6 @@ impl BackendError {
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         BackendError::Internal(err.into())
     }
-
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            BackendError::Unavailable(_) => ErrorCode::Unavailable,
-            BackendError::Internal(_) => ErrorCode::Internal,
-        }
-    }
 }
 
 impl From<BackendError> for DomainError {

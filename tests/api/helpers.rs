@@ -341,6 +341,11 @@ impl TestApp {
     }
 
     pub async fn db_statements(&self) -> u64 {
+        self.metric("reelgraph_db_statements_total").await
+    }
+
+    /// One unlabelled counter or gauge from `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
         let text = self
             .client
             .get(self.url("/metrics"))
@@ -351,9 +356,9 @@ impl TestApp {
             .await
             .expect("text");
         text.lines()
-            .find_map(|l| l.strip_prefix("reelgraph_db_statements_total "))
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
             .and_then(|n| n.trim().parse().ok())
-            .expect("reelgraph_db_statements_total in /metrics")
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
     }
 }
 

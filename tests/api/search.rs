@@ -345,34 +345,14 @@ async fn changes_reach_search_within_a_second() {
     assert!(took < Duration::from_secs(1), "create took {took:?}");
     // Operators see how far the index has got. The writer reloads its readers before it
     // publishes the new position, so a search can see a change a moment before the gauge.
-    let mut metrics = String::new();
-    let gauge = |metrics: &str, name: &str| -> u64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} ")))
-            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
-            .parse()
-            .unwrap()
-    };
     let waited = std::time::Instant::now();
-    while waited.elapsed() < Duration::from_secs(2) {
-        metrics = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if gauge(&metrics, "reelgraph_search_index_position") >= 2 {
-            break;
-        }
+    let mut position = app.metric("reelgraph_search_index_position").await;
+    while position < 2 && waited.elapsed() < Duration::from_secs(2) {
         tokio::time::sleep(Duration::from_millis(20)).await;
+        position = app.metric("reelgraph_search_index_position").await;
     }
-    let gauge = |name: &str| gauge(&metrics, name);
-    assert!(gauge("reelgraph_search_index_position") >= 2);
-    assert_eq!(gauge("reelgraph_search_documents"), 1);
+    assert!(position >= 2);
+    assert_eq!(app.metric("reelgraph_search_documents").await, 1);
 
     mutate_by_id(
         &app,
