@@ -12,6 +12,7 @@ mod m20261124_000004_search_outbox;
 mod m20261125_000005_media_and_jobs;
 mod m20261129_000006_username_skeletons;
 mod m20261129_000007_released_media;
+mod m20261203_000008_recommendations;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_media_and_jobs::Migration),
             Box::new(m20261129_000006_username_skeletons::Migration),
             Box::new(m20261129_000007_released_media::Migration),
+            Box::new(m20261203_000008_recommendations::Migration),
         ]
     }
 }

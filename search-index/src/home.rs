@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexWriter};
 
 use crate::schema::{Fields, SCHEMA_VERSION};
@@ -63,8 +64,8 @@ impl IndexHome {
         if !dir.join("meta.json").exists() {
             return Ok(Err(Unusable::Missing));
         }
-        let index = match open_index(&dir) {
-            Ok(index) => index,
+        let (index, directory) = match open_index(&dir) {
+            Ok(opened) => opened,
             Err(err) => return Ok(Err(Unusable::Incompatible(err.to_string()))),
         };
         let Some(fields) = fields_of(&index) else {
@@ -80,7 +81,9 @@ impl IndexHome {
             }
             None => return Ok(Err(Unusable::Incompatible("no commit payload".into()))),
         }
-        Ok(Ok(SearchIndex::start(index, fields, generation)?))
+        Ok(Ok(SearchIndex::start(
+            index, directory, fields, generation,
+        )?))
     }
 
     /// The change-feed position of the live generation's last commit, read without
@@ -93,7 +96,7 @@ impl IndexHome {
         if !dir.join("meta.json").exists() {
             return Ok(None);
         }
-        let index = open_index(&dir)?;
+        let (index, _) = open_index(&dir)?;
         Ok(Payload::read(&index)?.map(|p| p.position))
     }
 
@@ -103,7 +106,7 @@ impl IndexHome {
         let Some(generation) = self.current_generation() else {
             return Ok(None);
         };
-        let index = open_index(&self.root.join(generation))?;
+        let (index, _) = open_index(&self.root.join(generation))?;
         let Some(fields) = fields_of(&index) else {
             return Ok(None);
         };
@@ -128,12 +131,13 @@ impl IndexHome {
         let generation = format!("gen-{nanos:x}-{}", std::process::id());
         let dir = self.root.join(&generation);
         fs::create_dir_all(&dir)?;
-        let (index, fields) = create_index(&dir)?;
+        let (index, fields, directory) = create_index(&dir)?;
         let writer = index.writer_with_num_threads(threads.max(1), memory_bytes)?;
         Ok(Builder {
             home: self.clone(),
             generation,
             index,
+            directory,
             fields,
             writer,
             added: 0,
@@ -200,6 +204,7 @@ pub struct Builder {
     home: IndexHome,
     generation: String,
     index: Index,
+    directory: MmapDirectory,
     fields: Fields,
     writer: IndexWriter,
     added: u64,
@@ -222,6 +227,6 @@ impl Builder {
         commit_at(&mut self.writer, position)?;
         self.writer.wait_merging_threads()?;
         self.home.swap_to(&self.generation)?;
-        SearchIndex::start(self.index, self.fields, self.generation)
+        SearchIndex::start(self.index, self.directory, self.fields, self.generation)
     }
 }

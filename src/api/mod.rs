@@ -12,6 +12,7 @@ pub(crate) mod limits;
 pub(crate) mod live;
 mod media;
 mod patch;
+mod recommendation;
 mod routes;
 pub mod schema;
 mod search;

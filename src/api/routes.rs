@@ -63,11 +63,29 @@ async fn ready(Data(state): Data<&ApiState>) -> Response {
     Json(body).with_status(status).into_response()
 }
 
+/// How often histogram samples are folded into their summaries. The recorder keeps every
+/// sample until then (or until `/metrics` is read), so without upkeep an instance nobody
+/// scrapes grows by each request's samples.
+const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn prometheus() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
         .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
-            Ok(handle) => Some(handle),
+            Ok(handle) => {
+                let upkeep = handle.clone();
+                // The recorder is the process's, so its upkeep lives as long as the process.
+                let started = std::thread::Builder::new()
+                    .name("metrics-upkeep".into())
+                    .spawn(move || loop {
+                        std::thread::sleep(METRICS_UPKEEP);
+                        upkeep.run_upkeep();
+                    });
+                if let Err(e) = started {
+                    tracing::warn!(error = %e, "metrics upkeep not started");
+                }
+                Some(handle)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "metrics recorder not installed");
                 None

@@ -7,6 +7,7 @@ use super::favorite::{FavoriteMutation, FavoriteQuery};
 use super::limits::FieldLimit;
 use super::live::SubscriptionRoot;
 use super::media::{MediaMutation, MediaQuery};
+use super::recommendation::{RecommendationMutation, RecommendationQuery};
 use super::search::SearchQuery;
 use super::user::{UserMutation, UserQuery};
 use super::video::{VideoMutation, VideoQuery};
@@ -19,6 +20,7 @@ pub struct QueryRoot(
     VideoQuery,
     SearchQuery,
     FavoriteQuery,
+    RecommendationQuery,
     MediaQuery,
 );
 
@@ -29,6 +31,7 @@ pub struct MutationRoot(
     UserMutation,
     VideoMutation,
     FavoriteMutation,
+    RecommendationMutation,
     MediaMutation,
 );
 

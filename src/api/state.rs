@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::app::dashboard::DashboardService;
 use crate::app::{
-    AuthService, FavoriteService, MediaService, SearchService, UserService, VideoService,
+    AuthService, FavoriteService, MediaService, RecommendationService, SearchService, UserService,
+    VideoService,
 };
 use crate::domain::events::EventBus;
 use crate::domain::health::InstanceHealth;
@@ -19,6 +20,7 @@ pub struct ApiState {
     pub users: Arc<UserService>,
     pub videos: Arc<VideoService>,
     pub favorites: Arc<FavoriteService>,
+    pub recommendations: Arc<RecommendationService>,
     pub search: Arc<SearchService>,
     pub media: Arc<MediaService>,
     pub dashboard: Arc<DashboardService>,

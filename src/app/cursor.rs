@@ -128,6 +128,23 @@ pub fn decode_favorite(raw: &str) -> Result<FavoriteKey, DomainError> {
     })
 }
 
+/// A place in one version of one viewer's feed: the version and the offset after the
+/// last item handed out, under a connection naming the feed and the viewer, so another
+/// viewer's cursor is refused.
+pub fn encode_feed(connection: &str, version: i64, offset: usize) -> String {
+    encode(connection, &version.to_string(), &offset.to_string())
+}
+
+pub fn decode_feed(connection: &str, raw: &str) -> Result<(i64, usize), DomainError> {
+    let (version, offset) = decode(raw, connection)?;
+    let version: i64 = version.parse().map_err(|_| invalid())?;
+    let offset: usize = offset.parse().map_err(|_| invalid())?;
+    if version < 0 {
+        return Err(invalid());
+    }
+    Ok((version, offset))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +177,16 @@ mod tests {
         }
         let negative = encode("videos:MOST_LIKED", "-5", &Uuid::nil().to_string());
         assert!(decode_video(VideoSort::MostLiked, &negative).is_err());
+    }
+
+    #[test]
+    fn feed_cursors_are_bound_to_their_viewer() {
+        let cursor = encode_feed("recs:BOOK:alice", 3, 40);
+        assert_eq!(decode_feed("recs:BOOK:alice", &cursor).ok(), Some((3, 40)));
+        assert!(decode_feed("recs:BOOK:bob", &cursor).is_err());
+        assert!(decode_feed("recs:ALL:alice", &cursor).is_err());
+        let forged = encode("recs:BOOK:alice", "-1", "0");
+        assert!(decode_feed("recs:BOOK:alice", &forged).is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Favorites of videos (recommendations join when they exist).
+//! Favorites of videos and of recommendation items.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::cursor;
 use super::recent_writes::RecentWrites;
+use super::recommendations::RecommendationService;
 use super::videos::VideoService;
 use crate::domain::auth::Viewer;
 use crate::domain::clock;
@@ -15,11 +16,12 @@ use crate::domain::events::{Event, EventBus};
 use crate::domain::favorite::{Favorite, FavoriteKey, FavoriteRepository, TargetKind};
 use crate::domain::page::{clamp_first, Page};
 use crate::domain::user::Permission;
-use crate::domain::{DomainError, UserId, VideoId};
+use crate::domain::{DomainError, RecommendationId, UserId, VideoId};
 
 pub struct FavoriteService {
     favorites: Arc<dyn FavoriteRepository>,
     videos: Arc<VideoService>,
+    items: Arc<RecommendationService>,
     writes: Arc<RecentWrites>,
     events: Arc<dyn EventBus>,
 }
@@ -28,12 +30,14 @@ impl FavoriteService {
     pub fn new(
         favorites: Arc<dyn FavoriteRepository>,
         videos: Arc<VideoService>,
+        items: Arc<RecommendationService>,
         writes: Arc<RecentWrites>,
         events: Arc<dyn EventBus>,
     ) -> Self {
         Self {
             favorites,
             videos,
+            items,
             writes,
             events,
         }
@@ -53,10 +57,13 @@ impl FavoriteService {
                     .ok_or(DomainError::NotFound("video"))?;
                 Ok(())
             }
-            TargetKind::Recommendation => Err(DomainError::bad_input(
-                "kind",
-                "favoriting recommendations is not available yet",
-            )),
+            TargetKind::Recommendation => {
+                let id = RecommendationId::from_uuid(target);
+                if self.items.shown_to(viewer, &[id]).await?.is_empty() {
+                    return Err(DomainError::NotFound("recommendation"));
+                }
+                Ok(())
+            }
         }
     }
 

@@ -12,9 +12,9 @@ use crate::domain::events::{Event, EventBus};
 use crate::domain::page::{clamp_first, Page};
 use crate::domain::user::Permission;
 use crate::domain::video::{
-    can_be_edited_by, is_visible_to, optional, seo_description, seo_title, Categories, Description,
-    ListScope, NewVideo, SeoKeywords, SortKey, Tags, Title, Video, VideoChanges, VideoFilter,
-    VideoRepository, VideoSort, VideoVersion, Visibility,
+    can_be_edited_by, is_listed_for, is_visible_to, optional, seo_description, seo_title,
+    Categories, Description, ListScope, NewVideo, SeoKeywords, SortKey, Tags, Title, Video,
+    VideoChanges, VideoFilter, VideoRepository, VideoSort, VideoVersion, Visibility,
 };
 use crate::domain::{DomainError, VideoId};
 
@@ -219,6 +219,22 @@ impl VideoService {
             .await?
             .into_iter()
             .filter(|v| is_visible_to(v, viewer))
+            .map(|v| (v.id, v))
+            .collect())
+    }
+
+    /// The videos among `ids` that listings may show `viewer` ([`is_listed_for`]), by id.
+    pub async fn listed_many(
+        &self,
+        viewer: &Viewer,
+        ids: &[VideoId],
+    ) -> DomainResult<HashMap<VideoId, Video>> {
+        Ok(self
+            .videos
+            .by_ids(ids)
+            .await?
+            .into_iter()
+            .filter(|v| is_listed_for(v, viewer))
             .map(|v| (v.id, v))
             .collect())
     }

@@ -1,11 +1,12 @@
 //! The subcommands behind `reelgraph`.
 
 mod migrate;
+pub mod recommendations;
 mod reindex;
 mod seed;
 mod user;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RecommendationAction};
 use crate::startup::Application;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -24,5 +25,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             videos,
             seed,
         } => seed::run(&config, users, videos, seed).await,
+        Command::Recommendations {
+            action:
+                RecommendationAction::Import {
+                    kind,
+                    source,
+                    csv,
+                    jsonl,
+                    columns,
+                    batch,
+                },
+        } => {
+            let file = match (csv, jsonl) {
+                (Some(path), _) => recommendations::ImportFile::Csv(path),
+                (None, Some(path)) => recommendations::ImportFile::JsonLines(path),
+                (None, None) => anyhow::bail!("give --csv FILE or --jsonl FILE"),
+            };
+            let args = recommendations::ImportArgs {
+                kind,
+                source,
+                file,
+                columns,
+                batch: batch as usize,
+            };
+            recommendations::run(&config, args).await
+        }
     }
 }

@@ -17,12 +17,16 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::recommendations::{
+    import_into, ImportArgs, ImportFile, GOODBOOKS_COLUMNS, GOODBOOKS_CSV,
+};
 use crate::config::Config;
 use crate::domain::auth::PasswordHasher;
+use crate::domain::recommendation::RecommendationKind;
 use crate::domain::user::username_skeleton;
 use crate::infra::auth::Argon2Hasher;
 use crate::infra::db::entities::{favorite, user, video, video_category, video_tag, video_version};
-use crate::infra::db::{insert_all, label_key, Database};
+use crate::infra::db::{insert_all, label_key, Database, SqlRecommendationRepository};
 use crate::startup::connect_database;
 
 pub const DEMO_PASSWORD: &str = "demo-password";
@@ -220,6 +224,8 @@ pub async fn run(config: &Config, users: u32, videos: u32, seed: u64) -> anyhow:
     let user_ids = seed_users(&db, users, seed, &bar).await?;
     let seeded = seed_videos(&db, &user_ids, videos, seed, &likes, &bar).await?;
     seed_favorites(&db, &user_ids, &seeded, favorites, &bar).await?;
+    bar.set_message("books");
+    let books = seed_books(&db).await?;
     // One row for the lot: search replicas rebuild from the videos table.
     db.request_search_rebuild(crate::domain::clock::now())
         .await
@@ -233,10 +239,27 @@ pub async fn run(config: &Config, users: u32, videos: u32, seed: u64) -> anyhow:
         .context("ANALYZE failed")?;
     bar.finish_with_message("done");
     println!(
-        "seeded {users} users, {videos} videos and their favorites in {:.1}s (password for every demo user: {DEMO_PASSWORD})",
+        "seeded {users} users, {videos} videos and their favorites and {books} books in {:.1}s (password for every demo user: {DEMO_PASSWORD})",
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The goodbooks-10k books as BOOK recommendations, imported as the README shows.
+async fn seed_books(db: &Database) -> anyhow::Result<u64> {
+    let repo = SqlRecommendationRepository { db: db.clone() };
+    let args = ImportArgs {
+        kind: RecommendationKind::Book,
+        source: "goodbooks".into(),
+        file: ImportFile::EmbeddedCsv(GOODBOOKS_CSV),
+        columns: GOODBOOKS_COLUMNS.into(),
+        batch: 1000,
+    };
+    let report = import_into(&repo, args, ProgressBar::hidden()).await?;
+    if report.rejected > 0 {
+        bail!("{} built-in books were rejected", report.rejected);
+    }
+    Ok(report.written + report.unchanged)
 }
 
 async fn seed_users(

@@ -64,3 +64,4 @@ id_type!(VideoId, "video");
 id_type!(SessionId, "session");
 id_type!(UploadId, "upload");
 id_type!(JobId, "job");
+id_type!(RecommendationId, "recommendation");

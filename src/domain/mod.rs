@@ -13,10 +13,11 @@ pub mod health;
 pub mod ids;
 pub mod media;
 pub mod page;
+pub mod recommendation;
 pub mod search;
 pub mod text;
 pub mod user;
 pub mod video;
 
 pub use error::{BackendError, BackendResult, DomainError, ErrorCode, WriteError};
-pub use ids::{JobId, SessionId, UploadId, UserId, VideoId};
+pub use ids::{JobId, RecommendationId, SessionId, UploadId, UserId, VideoId};

@@ -28,8 +28,8 @@ use crate::app::dashboard::DashboardService;
 use crate::app::media::processing::{MediaProcessor, ProcessorSettings};
 use crate::app::media::{MediaPorts, MediaSettings};
 use crate::app::{
-    AuthService, FavoriteService, MediaService, RecentWrites, SearchService, UserService,
-    VideoService,
+    AuthService, FavoriteService, MediaService, RecentWrites, RecommendationService, SearchService,
+    UserService, VideoService,
 };
 use crate::config::Config;
 use crate::domain::auth::{AttemptLimiter, RevocationList};
@@ -37,8 +37,8 @@ use crate::domain::events::EventBus;
 use crate::domain::media::{JobQueue, JobRepository, MediaStore, UploadLimits, UploadRepository};
 use crate::infra::auth::{Argon2Hasher, JwtTokens};
 use crate::infra::db::{
-    Database, SqlFavoriteRepository, SqlMediaRepository, SqlSessionRepository, SqlStatsRepository,
-    SqlUserRepository, SqlVideoRepository,
+    Database, SqlFavoriteRepository, SqlMediaRepository, SqlRecommendationRepository,
+    SqlSessionRepository, SqlStatsRepository, SqlUserRepository, SqlVideoRepository,
 };
 use crate::infra::events::{LocalBus, RedisBus};
 use crate::infra::health::AdapterHealth;
@@ -125,9 +125,14 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         videos.clone(),
         writes.clone(),
     ));
+    let recommendations = Arc::new(RecommendationService::new(
+        Arc::new(SqlRecommendationRepository { db: db.clone() }),
+        videos.clone(),
+    ));
     let favorites = Arc::new(FavoriteService::new(
         Arc::new(SqlFavoriteRepository { db: db.clone() }),
         videos.clone(),
+        recommendations.clone(),
         writes.clone(),
         events.clone(),
     ));
@@ -163,6 +168,7 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
             users,
             videos,
             favorites,
+            recommendations,
             search,
             media,
             dashboard,

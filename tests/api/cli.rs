@@ -7,7 +7,7 @@ use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reelgraph");
 
-fn reelgraph(
+pub(crate) fn reelgraph(
     data_dir: &std::path::Path,
     args: &[&str],
     stdin: Option<&str>,

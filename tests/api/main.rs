@@ -14,6 +14,7 @@ mod live;
 mod media;
 mod media_recovery;
 mod operations;
+mod recommendations;
 mod schema;
 mod search;
 mod search_recovery;

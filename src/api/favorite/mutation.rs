@@ -1,15 +1,21 @@
 use async_graphql::{Context, Object, ID};
+use uuid::Uuid;
 
 use super::types::{FavoriteView, GqlTargetKind};
 use crate::api::context::ContextExt;
 use crate::api::error::GqlResultExt;
-use crate::domain::VideoId;
+use crate::domain::{RecommendationId, VideoId};
 
 #[derive(Default)]
 pub struct FavoriteMutation;
 
-fn target(id: &ID) -> async_graphql::Result<uuid::Uuid> {
-    Ok(VideoId::parse(id, "targetId").gql()?.as_uuid())
+fn target(kind: GqlTargetKind, id: &ID) -> async_graphql::Result<Uuid> {
+    match kind {
+        GqlTargetKind::Video => Ok(VideoId::parse(id, "targetId").gql()?.as_uuid()),
+        GqlTargetKind::Recommendation => {
+            Ok(RecommendationId::parse(id, "targetId").gql()?.as_uuid())
+        }
+    }
 }
 
 #[Object]
@@ -24,7 +30,7 @@ impl FavoriteMutation {
         Ok(FavoriteView(
             ctx.state()
                 .favorites
-                .add(ctx.viewer(), kind.into(), target(&target_id)?)
+                .add(ctx.viewer(), kind.into(), target(kind, &target_id)?)
                 .await
                 .gql()?,
         ))
@@ -39,7 +45,7 @@ impl FavoriteMutation {
     ) -> async_graphql::Result<bool> {
         ctx.state()
             .favorites
-            .remove(ctx.viewer(), kind.into(), target(&target_id)?)
+            .remove(ctx.viewer(), kind.into(), target(kind, &target_id)?)
             .await
             .gql()
     }

@@ -4,10 +4,12 @@ use chrono::{DateTime, Utc};
 
 use crate::api::context::ContextExt;
 use crate::api::error::{code, GqlResultExt};
+use crate::api::recommendation::loader::RecommendationLoader;
+use crate::api::recommendation::types::RecommendationView;
 use crate::api::video::loader::{loader_error, VideoLoader};
 use crate::api::video::types::{PageInfo, VideoView};
 use crate::domain::favorite::{Favorite, TargetKind};
-use crate::domain::{ErrorCode, UserId, VideoId};
+use crate::domain::{ErrorCode, RecommendationId, UserId, VideoId};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(
@@ -19,10 +21,11 @@ pub enum GqlTargetKind {
     Recommendation,
 }
 
-/// What a favorite points at. Recommendations join this union when they exist.
+/// What a favorite points at.
 #[derive(Union)]
 pub enum FavoriteTarget {
     Video(VideoView),
+    Recommendation(RecommendationView),
 }
 
 pub struct FavoriteView(pub Favorite);
@@ -42,7 +45,13 @@ impl FavoriteView {
                     .ok_or_else(|| code(ErrorCode::NotFound, "video not found"))
             }
             TargetKind::Recommendation => {
-                Err(code(ErrorCode::NotFound, "recommendation not found"))
+                let loader = ctx.data_unchecked::<DataLoader<RecommendationLoader>>();
+                let item = loader
+                    .load_one(RecommendationId::from_uuid(self.0.target_id))
+                    .await
+                    .map_err(loader_error)?;
+                item.map(|i| FavoriteTarget::Recommendation(RecommendationView(i)))
+                    .ok_or_else(|| code(ErrorCode::NotFound, "recommendation not found"))
             }
         }
     }

@@ -33,6 +33,7 @@ use tracing::Instrument;
 use self::negotiate::{error_body, is_json_content_type, negotiate, reject, respond, MediaType};
 use self::request::{needs_no_token, GetAllows, Refusal};
 use super::live::LiveQuotas;
+use super::recommendation::loader::{ItemLikesLoader, RecommendationLoader};
 use super::video::loader::{FavoritedLoader, UserLoader, VersionsLoader, VideoLoader};
 use super::AppSchema;
 use crate::api::ApiState;
@@ -189,12 +190,27 @@ pub fn with_request_data(
         },
         tokio::spawn,
     );
+    let items = DataLoader::new(
+        RecommendationLoader {
+            viewer: viewer.clone(),
+            items: state.recommendations.clone(),
+        },
+        tokio::spawn,
+    );
+    let item_likes = DataLoader::new(
+        ItemLikesLoader {
+            items: state.recommendations.clone(),
+        },
+        tokio::spawn,
+    );
     request
         .data(viewer.clone())
         .data(users)
         .data(favorited)
         .data(versions)
         .data(videos)
+        .data(items)
+        .data(item_likes)
 }
 
 /// The request's id, set by [`request_log`] before the handler runs; every error of the

@@ -35,6 +35,8 @@ pub enum Permission {
     ManageAnyVideo,
     ManageUsers,
     ViewAnalytics,
+    /// Create, edit, feature and delete recommendation items.
+    ManageRecommendations,
     /// Grant ADMIN and SUPER_ADMIN.
     ManageAdmins,
 }
@@ -55,9 +57,10 @@ impl Role {
             Permission::Read => Role::User,
             Permission::ManageOwnVideos => Role::Creator,
             Permission::PremiumQuota => Role::Premium,
-            Permission::ManageAnyVideo | Permission::ManageUsers | Permission::ViewAnalytics => {
-                Role::Admin
-            }
+            Permission::ManageAnyVideo
+            | Permission::ManageUsers
+            | Permission::ViewAnalytics
+            | Permission::ManageRecommendations => Role::Admin,
             Permission::ManageAdmins => Role::SuperAdmin,
         }
     }

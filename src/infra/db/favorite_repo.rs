@@ -74,7 +74,8 @@ fn of_user(user: UserId, kind: Option<TargetKind>) -> Select<favorite::Entity> {
     q
 }
 
-/// A video's favorite changed its like count: the count moves and the index hears of it.
+/// A favorite changed its target's like count: the count moves, and for a video the index
+/// hears of it.
 async fn bump_likes(
     write: &mut IndexedWrite<'_>,
     kind: TargetKind,
@@ -82,6 +83,9 @@ async fn bump_likes(
     delta: i64,
     now: DateTime<Utc>,
 ) -> BackendResult<()> {
+    if kind == TargetKind::Recommendation {
+        return super::bump_item_likes(write.txn(), target, delta).await;
+    }
     if kind == TargetKind::Video {
         video::Entity::update_many()
             .col_expr(

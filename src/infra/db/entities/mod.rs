@@ -1,7 +1,10 @@
 //! sea-orm entities. They mirror the migrations and never leave `infra::db`.
 
 pub mod favorite;
+pub mod feed_snapshot;
 pub mod media_job;
+pub mod recommendation;
+pub mod recommendation_generation;
 pub mod refresh_token;
 pub mod released_media;
 pub mod session;
