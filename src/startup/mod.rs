@@ -97,6 +97,27 @@ fn event_bus(config: &Config) -> anyhow::Result<Arc<dyn EventBus>> {
 }
 
 /// Connects every adapter and builds the services. Runs migrations when configured.
+/// Recommendation items and the favorites of videos and items.
+fn recommendation_services(
+    db: &Database,
+    videos: &Arc<VideoService>,
+    writes: &Arc<RecentWrites>,
+    events: &Arc<dyn EventBus>,
+) -> (Arc<RecommendationService>, Arc<FavoriteService>) {
+    let recommendations = Arc::new(RecommendationService::new(
+        Arc::new(SqlRecommendationRepository { db: db.clone() }),
+        videos.clone(),
+    ));
+    let favorites = Arc::new(FavoriteService::new(
+        Arc::new(SqlFavoriteRepository { db: db.clone() }),
+        videos.clone(),
+        recommendations.clone(),
+        writes.clone(),
+        events.clone(),
+    ));
+    (recommendations, favorites)
+}
+
 async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<AppState> {
     let secret = jwt_secret(config)?;
     let (db, redis) = connect_stores(config).await?;
@@ -125,17 +146,7 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         videos.clone(),
         writes.clone(),
     ));
-    let recommendations = Arc::new(RecommendationService::new(
-        Arc::new(SqlRecommendationRepository { db: db.clone() }),
-        videos.clone(),
-    ));
-    let favorites = Arc::new(FavoriteService::new(
-        Arc::new(SqlFavoriteRepository { db: db.clone() }),
-        videos.clone(),
-        recommendations.clone(),
-        writes.clone(),
-        events.clone(),
-    ));
+    let (recommendations, favorites) = recommendation_services(&db, &videos, &writes, &events);
     let users = Arc::new(UserService::new(user_repo, auth.clone()));
     let (store, folder) = media_store(config, &secret, public_url).await?;
     let jobs = job_queue(config).await?;

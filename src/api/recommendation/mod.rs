@@ -65,7 +65,7 @@ impl RecommendationMutation {
         let item = ctx
             .state()
             .recommendations
-            .create(ctx.viewer(), input.to_patch()?)
+            .create(ctx.viewer(), input.into_patch()?)
             .await
             .gql()?;
         Ok(RecommendationView(item))
@@ -81,7 +81,7 @@ impl RecommendationMutation {
         let item = ctx
             .state()
             .recommendations
-            .update(ctx.viewer(), item_id(&id)?, input.to_patch()?)
+            .update(ctx.viewer(), item_id(&id)?, input.into_patch()?)
             .await
             .gql()?;
         Ok(RecommendationView(item))

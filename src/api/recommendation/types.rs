@@ -199,7 +199,7 @@ pub struct RecommendationInput {
 }
 
 impl RecommendationInput {
-    pub fn to_patch(self) -> async_graphql::Result<RecommendationPatch> {
+    pub fn into_patch(self) -> async_graphql::Result<RecommendationPatch> {
         let video_id = match self.video_id {
             MaybeUndefined::Value(id) => {
                 MaybeUndefined::Value(VideoId::parse(&id, "input.videoId").gql()?)

@@ -144,12 +144,11 @@ fn ranked(q: Select<recommendation::Entity>) -> Select<recommendation::Entity> {
         .order_by_desc(recommendation::Column::Id)
 }
 
-/// Inserts the new items and rewrites the changed ones of one source batch.
-async fn write_sourced<C: ConnectionTrait>(
+/// The stored rows of a batch's items, by (source, source_ref).
+async fn stored_rows<C: ConnectionTrait>(
     txn: &C,
     items: &[RecommendationFields],
-    now: DateTime<Utc>,
-) -> BackendResult<ImportOutcome> {
+) -> BackendResult<HashMap<(String, String), recommendation::Model>> {
     let mut existing: HashMap<(String, String), recommendation::Model> = HashMap::new();
     let mut by_source: HashMap<&str, Vec<&str>> = HashMap::new();
     for item in items {
@@ -176,6 +175,16 @@ async fn write_sourced<C: ConnectionTrait>(
             }
         }
     }
+    Ok(existing)
+}
+
+/// Inserts the new items and rewrites the changed ones of one source batch.
+async fn write_sourced<C: ConnectionTrait>(
+    txn: &C,
+    items: &[RecommendationFields],
+    now: DateTime<Utc>,
+) -> BackendResult<ImportOutcome> {
+    let existing = stored_rows(txn, items).await?;
     let mut outcome = ImportOutcome::default();
     let mut inserts = Vec::new();
     let mut kinds = Vec::new();
