@@ -56,7 +56,7 @@ pub trait FavoriteRepository: Send + Sync {
     ) -> BackendResult<(Favorite, bool)>;
     /// Removes it and lowers the like count in one transaction; true when it existed.
     async fn remove(&self, user: UserId, kind: TargetKind, target: Uuid) -> BackendResult<bool>;
-    /// Favorites whose target still exists and is not deleted, newest first.
+    /// Favorites whose target still exists and the user may see, newest first.
     async fn list(
         &self,
         user: UserId,

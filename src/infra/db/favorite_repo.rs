@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entities::{favorite, video};
+use super::entities::{favorite, recommendation, video};
 use super::outbox::IndexedWrite;
 use super::{db_err, Database};
 use crate::domain::clock;
@@ -37,8 +37,8 @@ fn favorite_from(m: favorite::Model) -> BackendResult<Favorite> {
     })
 }
 
-/// Videos `user` can still see: not deleted, and theirs or published PUBLIC/UNLISTED.
-fn visible_videos(user: UserId) -> SelectStatement {
+/// Ids of videos not deleted that are `user`'s own or published with one of `visibilities`.
+fn videos_open_to(user: UserId, visibilities: &[Visibility]) -> SelectStatement {
     Query::select()
         .column(video::Column::Id)
         .from(video::Entity)
@@ -50,11 +50,31 @@ fn visible_videos(user: UserId) -> SelectStatement {
                     Condition::all()
                         .add(video::Column::PublishedAt.is_not_null())
                         .add(
-                            video::Column::Visibility.is_in([
-                                Visibility::Public.as_str(),
-                                Visibility::Unlisted.as_str(),
-                            ]),
+                            video::Column::Visibility
+                                .is_in(visibilities.iter().map(|v| v.as_str())),
                         ),
+                ),
+        )
+        .to_owned()
+}
+
+/// Videos `user` can still see: theirs or published PUBLIC/UNLISTED.
+fn visible_videos(user: UserId) -> SelectStatement {
+    videos_open_to(user, &[Visibility::Public, Visibility::Unlisted])
+}
+
+/// Items `user` may be shown: every item but a VIDEO one whose video is not listed for
+/// them (theirs, or published PUBLIC).
+fn shown_items(user: UserId) -> SelectStatement {
+    Query::select()
+        .column(recommendation::Column::Id)
+        .from(recommendation::Entity)
+        .cond_where(
+            Condition::any()
+                .add(recommendation::Column::VideoId.is_null())
+                .add(
+                    recommendation::Column::VideoId
+                        .in_subquery(videos_open_to(user, &[Visibility::Public])),
                 ),
         )
         .to_owned()
@@ -65,8 +85,16 @@ fn of_user(user: UserId, kind: Option<TargetKind>) -> Select<favorite::Entity> {
         .filter(favorite::Column::UserId.eq(user.as_uuid()))
         .filter(
             Condition::any()
-                .add(favorite::Column::TargetKind.ne(TargetKind::Video.as_str()))
-                .add(favorite::Column::TargetId.in_subquery(visible_videos(user))),
+                .add(
+                    Condition::all()
+                        .add(favorite::Column::TargetKind.eq(TargetKind::Video.as_str()))
+                        .add(favorite::Column::TargetId.in_subquery(visible_videos(user))),
+                )
+                .add(
+                    Condition::all()
+                        .add(favorite::Column::TargetKind.eq(TargetKind::Recommendation.as_str()))
+                        .add(favorite::Column::TargetId.in_subquery(shown_items(user))),
+                ),
         );
     if let Some(kind) = kind {
         q = q.filter(favorite::Column::TargetKind.eq(kind.as_str()));
