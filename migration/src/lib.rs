@@ -13,6 +13,7 @@ mod m20261125_000005_media_and_jobs;
 mod m20261129_000006_username_skeletons;
 mod m20261129_000007_released_media;
 mod m20261203_000008_recommendations;
+mod m20261204_000009_trending;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_username_skeletons::Migration),
             Box::new(m20261129_000007_released_media::Migration),
             Box::new(m20261203_000008_recommendations::Migration),
+            Box::new(m20261204_000009_trending::Migration),
         ]
     }
 }

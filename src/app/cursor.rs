@@ -60,6 +60,7 @@ pub fn encode_video(sort: VideoSort, key: &SortKey) -> String {
     let (value, id) = match key {
         SortKey::Created(at, id) => (at.timestamp_micros().to_string(), id),
         SortKey::Count(n, id) => (n.to_string(), id),
+        SortKey::Ranked(generation, position, id) => (format!("{generation}:{position}"), id),
     };
     encode(&video_connection(sort), &value, &id.to_string())
 }
@@ -75,6 +76,15 @@ pub fn decode_video(sort: VideoSort, raw: &str) -> Result<SortKey, DomainError> 
                 return Err(invalid());
             }
             Ok(SortKey::Count(n, id))
+        }
+        VideoSort::Trending => {
+            let (generation, position) = value.split_once(':').ok_or_else(invalid)?;
+            let generation: i64 = generation.parse().map_err(|_| invalid())?;
+            let position: i64 = position.parse().map_err(|_| invalid())?;
+            if generation < 0 || position < 1 {
+                return Err(invalid());
+            }
+            Ok(SortKey::Ranked(generation, position, id))
         }
     }
 }
@@ -156,6 +166,26 @@ mod tests {
         assert_eq!(decode_video(VideoSort::MostLiked, &cursor).ok(), Some(key));
         assert!(decode_video(VideoSort::MostViewed, &cursor).is_err());
         assert!(decode_video(VideoSort::Newest, &cursor).is_err());
+    }
+
+    #[test]
+    fn trending_cursors_carry_their_ranking() {
+        let key = SortKey::Ranked(1_780_000_000, 41, VideoId::new());
+        let cursor = encode_video(VideoSort::Trending, &key);
+        assert_eq!(decode_video(VideoSort::Trending, &cursor).ok(), Some(key));
+        assert!(decode_video(VideoSort::MostLiked, &cursor).is_err());
+        let id = VideoId::new();
+        for value in ["12", "12:0", "-1:3", "a:b", "1:2:3"] {
+            let forged = encode(
+                &video_connection(VideoSort::Trending),
+                value,
+                &id.to_string(),
+            );
+            assert!(
+                decode_video(VideoSort::Trending, &forged).is_err(),
+                "{value}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod media;
 pub mod recent_writes;
 pub mod recommendations;
 pub mod search;
+pub mod trending;
 pub mod users;
 pub mod videos;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::cursor;
+use super::trending::Trending;
 use crate::domain::auth::Viewer;
 use crate::domain::clock;
 use crate::domain::error::DomainResult;
@@ -25,6 +26,7 @@ pub struct VideoService {
     videos: Arc<dyn VideoRepository>,
     writes: Arc<super::RecentWrites>,
     events: Arc<dyn EventBus>,
+    trending: Trending,
 }
 
 #[derive(Default)]
@@ -44,12 +46,19 @@ impl VideoService {
         videos: Arc<dyn VideoRepository>,
         writes: Arc<super::RecentWrites>,
         events: Arc<dyn EventBus>,
+        trending_every: Duration,
     ) -> Self {
         Self {
+            trending: Trending::new(videos.clone(), trending_every),
             videos,
             writes,
             events,
         }
+    }
+
+    /// Trending listings and the rankings behind them.
+    pub fn trending(&self) -> &Trending {
+        &self.trending
     }
 
     pub async fn create(&self, viewer: &Viewer, input: CreateVideo) -> DomainResult<Video> {
@@ -181,6 +190,9 @@ impl VideoService {
         after: Option<&str>,
     ) -> DomainResult<Page<Video, SortKey>> {
         let after = after.map(|c| cursor::decode_video(sort, c)).transpose()?;
+        if sort == VideoSort::Trending {
+            return Ok(self.trending.page(filter, first, after).await?.1);
+        }
         Ok(self
             .videos
             .list(

@@ -173,4 +173,15 @@ pub struct JobConfig {
         global = true
     )]
     pub sweep_seconds: u64,
+
+    /// Seconds between trending rankings: how often `trendingVideos` and
+    /// `videos(sort: TRENDING)` take in new scores (every instance tries; one builds).
+    #[arg(
+        long,
+        env = "REELGRAPH_TRENDING_SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub trending_seconds: u64,
 }

@@ -18,6 +18,7 @@ pub fn cursor(data: &[u8]) {
         VideoSort::Oldest,
         VideoSort::MostLiked,
         VideoSort::MostViewed,
+        VideoSort::Trending,
     ] {
         let decoded = cursor::decode_video(sort, raw);
         if let Ok(key) = &decoded {

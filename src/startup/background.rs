@@ -1,4 +1,5 @@
-//! The instance's background work: the search indexer, the job workers and the sweeper.
+//! The instance's background work: the search indexer, the job workers, the sweeper and
+//! the trending ranker.
 //! They start together and stop together, on one cancellation token.
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ pub(super) struct Background {
     _cancel_on_drop: tokio_util::sync::DropGuard,
     indexer: JoinHandle<()>,
     sweeper: JoinHandle<()>,
+    ranker: JoinHandle<()>,
     workers: Option<JoinHandle<()>>,
 }
 
@@ -45,11 +47,17 @@ impl Background {
             Duration::from_secs(config.jobs.sweep_seconds),
             stop.clone(),
         ));
+        let ranker = tokio::spawn(rank_trending(
+            state.clone(),
+            Duration::from_secs(config.jobs.trending_seconds),
+            stop.clone(),
+        ));
         Self {
             _cancel_on_drop: stop.clone().drop_guard(),
             stop,
             indexer,
             sweeper,
+            ranker,
             workers,
         }
     }
@@ -59,6 +67,7 @@ impl Background {
         self.stop.cancel();
         let _ = self.indexer.await;
         let _ = self.sweeper.await;
+        let _ = self.ranker.await;
         if let Some(workers) = self.workers {
             let _ = tokio::time::timeout(WORKERS_GRACE, workers).await;
         }
@@ -89,6 +98,23 @@ async fn sweep(state: AppState, every: Duration, stop: CancellationToken) {
                     Err(e) => tracing::warn!(error = %e, "media sweep failed"),
                 }
             }
+        }
+    }
+}
+
+/// Every `every`: the trending ranking of the current bucket, unless another instance
+/// built it (app::trending).
+async fn rank_trending(state: AppState, every: Duration, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tick.tick() => match state.api.videos.trending().refresh().await {
+                Ok(true) => tracing::debug!("built a trending ranking"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "trending ranking failed"),
+            },
         }
     }
 }

@@ -136,6 +136,7 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         Arc::new(SqlVideoRepository { db: db.clone() }),
         writes.clone(),
         events.clone(),
+        Duration::from_secs(config.jobs.trending_seconds),
     ));
     let indexer_db = db.sibling(&database_url(config)?, 2).await?;
     let replica = SearchReplica::open(config.search_dir(), indexer_db)

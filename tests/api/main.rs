@@ -19,4 +19,5 @@ mod schema;
 mod search;
 mod search_recovery;
 mod shared_redis;
+mod trending;
 mod videos;

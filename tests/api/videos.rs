@@ -294,8 +294,9 @@ async fn filters_and_sorts_list_the_right_videos_in_order() {
         titles(&app.gql(LIST, json!({ "s": "MOST_VIEWED" })).await)[0],
         "one"
     );
+    // TRENDING reads rankings built in the background: tests/api/trending.rs.
     let trending = app.gql(LIST, json!({ "s": "TRENDING" })).await;
-    assert_eq!(trending.code(), "BAD_USER_INPUT");
+    assert!(trending.data()["videos"]["nodes"].is_array());
 }
 
 #[tokio::test]

@@ -39,4 +39,17 @@ impl VideoQuery {
             .unwrap_or_default();
         VideoConnection::load(ctx, filter, sort, first, after).await
     }
+
+    /// Published PUBLIC videos by hot score: `videos(sort: TRENDING)` without a filter.
+    /// `first` is clamped to 1..=100.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn trending_videos(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<VideoConnection> {
+        let filter = Default::default();
+        VideoConnection::load(ctx, filter, Some(GqlVideoSort::Trending), first, after).await
+    }
 }

@@ -38,21 +38,21 @@ pub enum GqlVideoSort {
     Oldest,
     MostLiked,
     MostViewed,
-    /// Not available until recommendations land; asking for it is a BAD_USER_INPUT error.
+    /// By hot score: counted views and favorites, each halving in weight every 24 hours,
+    /// plus a start for new videos. Published PUBLIC videos only, paged through a ranking
+    /// fixed when the first page was read (rebuilt every few minutes; cursors stay valid
+    /// for 30 minutes), so pages never repeat or skip a video while scores move.
     Trending,
 }
 
 impl GqlVideoSort {
-    fn to_domain(self) -> async_graphql::Result<VideoSort> {
+    fn to_domain(self) -> VideoSort {
         match self {
-            GqlVideoSort::Newest => Ok(VideoSort::Newest),
-            GqlVideoSort::Oldest => Ok(VideoSort::Oldest),
-            GqlVideoSort::MostLiked => Ok(VideoSort::MostLiked),
-            GqlVideoSort::MostViewed => Ok(VideoSort::MostViewed),
-            GqlVideoSort::Trending => Err(to_gql(DomainError::bad_input(
-                "sort",
-                "sort TRENDING is not available yet; use MOST_VIEWED or MOST_LIKED",
-            ))),
+            GqlVideoSort::Newest => VideoSort::Newest,
+            GqlVideoSort::Oldest => VideoSort::Oldest,
+            GqlVideoSort::MostLiked => VideoSort::MostLiked,
+            GqlVideoSort::MostViewed => VideoSort::MostViewed,
+            GqlVideoSort::Trending => VideoSort::Trending,
         }
     }
 }
@@ -331,6 +331,8 @@ pub struct VideoConnection {
     has_next_page: bool,
     has_previous_page: bool,
     filter: VideoFilter,
+    /// The trending ranking the page came from, for a TRENDING listing.
+    ranking: Option<i64>,
 }
 
 impl VideoConnection {
@@ -341,19 +343,24 @@ impl VideoConnection {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Self> {
-        let sort = sort.unwrap_or_default().to_domain()?;
-        let page: Page<Video, SortKey> = ctx
-            .state()
-            .videos
-            .list(
-                ctx.viewer(),
-                &filter,
-                sort,
-                first.map(i64::from),
-                after.as_deref(),
-            )
-            .await
-            .gql()?;
+        let sort = sort.unwrap_or_default().to_domain();
+        let videos = &ctx.state().videos;
+        let first = first.map(i64::from);
+        let (ranking, page): (Option<i64>, Page<Video, SortKey>) = if sort == VideoSort::Trending {
+            let after = after
+                .as_deref()
+                .map(|c| cursor::decode_video(sort, c))
+                .transpose()
+                .gql()?;
+            let (ranking, page) = videos.trending().page(&filter, first, after).await.gql()?;
+            (Some(ranking), page)
+        } else {
+            let page = videos
+                .list(ctx.viewer(), &filter, sort, first, after.as_deref())
+                .await
+                .gql()?;
+            (None, page)
+        };
         Ok(VideoConnection {
             edges: page
                 .items
@@ -363,6 +370,7 @@ impl VideoConnection {
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
             filter,
+            ranking,
         })
     }
 }
@@ -395,13 +403,14 @@ impl VideoConnection {
         }
     }
 
-    /// All videos matching the filter that the viewer may list.
+    /// All videos matching the filter that the viewer may list (for TRENDING: those in
+    /// the page's ranking that are still listed).
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        Ok(ctx
-            .state()
-            .videos
-            .count(ctx.viewer(), &self.filter)
-            .await
-            .gql()? as i64)
+        let videos = &ctx.state().videos;
+        let count = match self.ranking {
+            Some(ranking) => videos.trending().count(ranking, &self.filter).await,
+            None => videos.count(ctx.viewer(), &self.filter).await,
+        };
+        Ok(count.gql()? as i64)
     }
 }

@@ -4,6 +4,7 @@ mod fields;
 mod model;
 mod ports;
 mod rules;
+pub mod trending;
 
 pub use fields::{
     optional, seo_description, seo_title, Categories, Description, SeoKeywords, Tags, Title,
@@ -14,3 +15,6 @@ pub use rules::{can_be_edited_by, is_listed_for, is_visible_to};
 
 /// The most version records a video lists: its newest ones.
 pub const MAX_VERSIONS: i32 = 100;
+
+/// How many videos a trending ranking holds: its listing ends there.
+pub const TRENDING_DEPTH: u64 = 10_000;

@@ -24,6 +24,8 @@ pub enum VideoSort {
     Oldest,
     MostLiked,
     MostViewed,
+    /// By hot score ([`super::trending`]), in the ranking of one generation.
+    Trending,
 }
 
 impl VideoSort {
@@ -38,6 +40,8 @@ impl VideoSort {
 pub enum SortKey {
     Created(DateTime<Utc>, VideoId),
     Count(i64, VideoId),
+    /// A place in a trending ranking: its generation and position.
+    Ranked(i64, i64, VideoId),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -109,4 +113,24 @@ pub trait VideoRepository: Send + Sync {
         now: DateTime<Utc>,
         window_start: DateTime<Utc>,
     ) -> Result<(i64, i64), WriteError>;
+    /// Builds the trending ranking of `generation` (its time bucket, in Unix seconds)
+    /// unless it exists: the top [`super::TRENDING_DEPTH`] published PUBLIC videos by
+    /// hot score. True when this call built it; of instances building the same
+    /// generation at once, exactly one does.
+    async fn build_trending(&self, generation: i64, now: DateTime<Utc>) -> BackendResult<bool>;
+    /// The newest trending ranking built, if any.
+    async fn latest_trending(&self) -> BackendResult<Option<i64>>;
+    async fn trending_exists(&self, generation: i64) -> BackendResult<bool>;
+    /// One page of a ranking: videos still published PUBLIC and matching `filter`, in
+    /// ranking order after position `after`.
+    async fn trending(
+        &self,
+        generation: i64,
+        filter: &VideoFilter,
+        after: Option<i64>,
+        first: u64,
+    ) -> BackendResult<Page<Video, SortKey>>;
+    async fn count_trending(&self, generation: i64, filter: &VideoFilter) -> BackendResult<u64>;
+    /// Removes rankings built before `before`, but never the newest; returns how many.
+    async fn prune_trending(&self, before: DateTime<Utc>) -> BackendResult<u64>;
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::entities::{favorite, recommendation, video};
 use super::outbox::IndexedWrite;
+use super::video_repo::trending::{self, TrendEvent};
 use super::{db_err, Database};
 use crate::domain::clock;
 use crate::domain::error::BackendResult;
@@ -108,9 +109,13 @@ async fn bump_likes(
     write: &mut IndexedWrite<'_>,
     kind: TargetKind,
     target: Uuid,
-    delta: i64,
+    event: TrendEvent,
     now: DateTime<Utc>,
 ) -> BackendResult<()> {
+    let delta = match event {
+        TrendEvent::Unfavorite { .. } => -1,
+        _ => 1,
+    };
     if kind == TargetKind::Recommendation {
         return super::bump_item_likes(write.txn(), target, delta).await;
     }
@@ -124,6 +129,7 @@ async fn bump_likes(
             .exec(write.txn())
             .await
             .map_err(db_err)?;
+        trending::bump(write.txn(), target, event, now).await?;
         write.changed(target, now).await?;
     }
     Ok(())
@@ -172,7 +178,7 @@ impl FavoriteRepository for SqlFavoriteRepository {
             .rows_affected()
             == 1;
         if added {
-            bump_likes(&mut write, kind, target, 1, now).await?;
+            bump_likes(&mut write, kind, target, TrendEvent::Favorite, now).await?;
         }
         let row = favorite::Entity::find_by_id((user.as_uuid(), kind.as_str().to_owned(), target))
             .one(write.txn())
@@ -187,6 +193,18 @@ impl FavoriteRepository for SqlFavoriteRepository {
 
     async fn remove(&self, user: UserId, kind: TargetKind, target: Uuid) -> BackendResult<bool> {
         let mut write = IndexedWrite::begin(&self.db).await?;
+        // When it was added: its share of the target's hot score goes with it.
+        let added_at: Option<DateTime<Utc>> =
+            favorite::Entity::find_by_id((user.as_uuid(), kind.as_str().to_owned(), target))
+                .select_only()
+                .column(favorite::Column::CreatedAt)
+                .into_tuple()
+                .one(write.txn())
+                .await
+                .map_err(db_err)?;
+        let Some(added_at) = added_at else {
+            return Ok(false);
+        };
         let removed = favorite::Entity::delete_many()
             .filter(favorite::Column::UserId.eq(user.as_uuid()))
             .filter(favorite::Column::TargetKind.eq(kind.as_str()))
@@ -197,7 +215,8 @@ impl FavoriteRepository for SqlFavoriteRepository {
             .rows_affected
             == 1;
         if removed {
-            bump_likes(&mut write, kind, target, -1, clock::now()).await?;
+            let event = TrendEvent::Unfavorite { added_at };
+            bump_likes(&mut write, kind, target, event, clock::now()).await?;
         }
         write.commit().await?;
         Ok(removed)

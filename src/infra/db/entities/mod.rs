@@ -8,6 +8,8 @@ pub mod recommendation_generation;
 pub mod refresh_token;
 pub mod released_media;
 pub mod session;
+pub mod trending_generation;
+pub mod trending_rank;
 pub mod upload;
 pub mod user;
 pub mod video;

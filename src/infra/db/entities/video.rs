@@ -33,6 +33,8 @@ pub struct Model {
     pub seo_keywords: String,
     pub view_count: i64,
     pub like_count: i64,
+    /// ln of the decayed engagement (domain::video::trending); NULL until first scored.
+    pub trend_score: Option<f64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

@@ -63,6 +63,8 @@ pub(super) fn sort_column(sort: VideoSort) -> (video::Column, Order) {
         VideoSort::Oldest => (video::Column::CreatedAt, Order::Asc),
         VideoSort::MostLiked => (video::Column::LikeCount, Order::Desc),
         VideoSort::MostViewed => (video::Column::ViewCount, Order::Desc),
+        // Never reached: TRENDING is listed from its ranking (super::trending).
+        VideoSort::Trending => (video::Column::TrendScore, Order::Desc),
     }
 }
 
@@ -71,6 +73,7 @@ pub(super) fn key_of(sort: VideoSort, v: &Video) -> SortKey {
         VideoSort::Newest | VideoSort::Oldest => SortKey::Created(v.created_at, v.id),
         VideoSort::MostLiked => SortKey::Count(v.like_count, v.id),
         VideoSort::MostViewed => SortKey::Count(v.view_count, v.id),
+        VideoSort::Trending => SortKey::Ranked(0, 0, v.id),
     }
 }
 
@@ -89,7 +92,7 @@ pub(super) fn after_condition(sort: VideoSort, key: &SortKey) -> BackendResult<C
         }
     };
     let id = match key {
-        SortKey::Created(_, id) | SortKey::Count(_, id) => id.as_uuid(),
+        SortKey::Created(_, id) | SortKey::Count(_, id) | SortKey::Ranked(_, _, id) => id.as_uuid(),
     };
     let left = Expr::tuple([Expr::col(col), Expr::col(video::Column::Id)]);
     let right = Expr::tuple([Expr::val(value), Expr::val(id)]);

@@ -21,9 +21,11 @@ use crate::infra::db::outbox::IndexedWrite;
 use crate::infra::db::{db_err, Database};
 
 mod listing;
+pub(crate) mod trending;
 mod writes;
 
 use self::listing::{after_condition, filtered, key_of, sort_column};
+use self::trending::TrendEvent;
 pub use self::writes::label_key;
 use self::writes::replace_labels;
 pub(crate) use self::writes::{add_version, VersionMedia};
@@ -155,6 +157,9 @@ impl VideoRepository for SqlVideoRepository {
             Err(sea_orm::DbErr::RecordNotUpdated) => return Err(WriteError::NotFound("video")),
             Err(err) => return Err(db_err(err).into()),
         };
+        if published_at.is_some() {
+            trending::bump(txn, row.id, TrendEvent::Publish, now).await?;
+        }
         write.changed(row.id, now).await?;
         write.commit().await?;
         Ok(video_from(row)?)
@@ -187,6 +192,11 @@ impl VideoRepository for SqlVideoRepository {
         after: Option<SortKey>,
         first: u64,
     ) -> BackendResult<Page<Video, SortKey>> {
+        if sort == VideoSort::Trending {
+            return Err(BackendError::internal(anyhow::anyhow!(
+                "a TRENDING listing reads its ranking (VideoRepository::trending)"
+            )));
+        }
         let (col, order) = sort_column(sort);
         let mut q = filtered(scope, filter);
         if let Some(key) = &after {
@@ -320,6 +330,7 @@ impl VideoRepository for SqlVideoRepository {
                 .exec(write.txn())
                 .await
                 .map_err(db_err)?;
+            trending::bump(write.txn(), uuid, TrendEvent::View, now).await?;
             write.changed(uuid, now).await?;
         }
         let counts: Option<(i64, i64)> = video::Entity::find_by_id(uuid)
@@ -332,5 +343,35 @@ impl VideoRepository for SqlVideoRepository {
             .map_err(db_err)?;
         write.commit().await?;
         counts.ok_or(WriteError::NotFound("video"))
+    }
+
+    async fn build_trending(&self, generation: i64, now: DateTime<Utc>) -> BackendResult<bool> {
+        trending::build(&self.db, generation, now).await
+    }
+
+    async fn latest_trending(&self) -> BackendResult<Option<i64>> {
+        trending::latest(&self.db).await
+    }
+
+    async fn trending_exists(&self, generation: i64) -> BackendResult<bool> {
+        trending::exists(&self.db, generation).await
+    }
+
+    async fn trending(
+        &self,
+        generation: i64,
+        filter: &VideoFilter,
+        after: Option<i64>,
+        first: u64,
+    ) -> BackendResult<Page<Video, SortKey>> {
+        trending::page(&self.db, generation, filter, after, first).await
+    }
+
+    async fn count_trending(&self, generation: i64, filter: &VideoFilter) -> BackendResult<u64> {
+        trending::count(&self.db, generation, filter).await
+    }
+
+    async fn prune_trending(&self, before: DateTime<Utc>) -> BackendResult<u64> {
+        trending::prune(&self.db, before).await
     }
 }
