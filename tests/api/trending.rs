@@ -168,10 +168,13 @@ async fn only_listed_public_videos_trend_and_foreign_cursors_are_refused() {
         .await;
     app.publish(&maker, &private).await;
     let draft = app.create_video(&maker, "draft", json!({})).await;
-    for id in [&hidden, &private, &draft, &open] {
-        favorite(&app, &fan, id).await;
+    // Favorites and views of what is not public (its owner's, or by link) do not make it trend.
+    for id in [&hidden, &private, &draft] {
+        favorite(&app, &maker, id).await;
+        view(&app, &maker, id).await;
     }
-    favorite(&app, &maker, &hidden).await;
+    favorite(&app, &fan, &hidden).await;
+    favorite(&app, &fan, &open).await;
     view(&app, &fan, &other).await;
 
     first_page_until(&app, 10, |t| t == ["open", "other"]).await;

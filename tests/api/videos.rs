@@ -296,7 +296,7 @@ async fn filters_and_sorts_list_the_right_videos_in_order() {
     );
     // TRENDING reads rankings built in the background: tests/api/trending.rs.
     let trending = app.gql(LIST, json!({ "s": "TRENDING" })).await;
-    assert!(trending.data()["videos"]["nodes"].is_array());
+    assert!(trending.data()["videos"]["edges"].is_array());
 }
 
 #[tokio::test]
