@@ -1,5 +1,6 @@
 use sea_orm_migration::prelude::*;
 
+/// Trending rankings, and an index for featured recommendation items.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -33,9 +34,27 @@ enum TrendingRanks {
     VideoId,
 }
 
+/// The featured row of a feed reads only featured items of its kind.
+#[derive(DeriveIden)]
+enum Recommendations {
+    Table,
+    Featured,
+    Kind,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(
+                Index::create()
+                    .name("recommendations_featured")
+                    .table(Recommendations::Table)
+                    .col(Recommendations::Featured)
+                    .col(Recommendations::Kind)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .alter_table(
                 Table::alter()
@@ -94,6 +113,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("recommendations_featured")
+                    .table(Recommendations::Table)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .drop_table(Table::drop().table(TrendingRanks::Table).to_owned())
             .await?;

@@ -1,5 +1,6 @@
 //! The subcommands behind `reelgraph`.
 
+mod csv_lines;
 mod migrate;
 pub mod recommendations;
 mod reindex;

@@ -2,8 +2,9 @@
 //! JSON Lines file, mapped by `--columns`, written in one transaction per batch and keyed
 //! by (source, sourceRef), so running an import again changes only what changed.
 //!
-//! A bad row is reported with its line number and left out; the rows around it are
-//! imported, and the command fails at the end so scripts notice.
+//! A bad row is reported with its line number, and nothing of its batch is written (the
+//! other batches are); the command reads on to report every bad row, then fails, so
+//! scripts notice. Fix the rows and run it again: what was written is unchanged.
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -13,6 +14,7 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use migration::{Migrator, MigratorTrait};
 
+use super::csv_lines::LineIndex;
 use crate::config::Config;
 use crate::domain::recommendation::mapping::ColumnMap;
 use crate::domain::recommendation::{
@@ -50,6 +52,8 @@ pub struct ImportReport {
     pub written: u64,
     pub unchanged: u64,
     pub rejected: u64,
+    /// Good rows not written because a row of their batch was rejected.
+    pub held_back: u64,
 }
 
 struct Importer<'a> {
@@ -59,6 +63,10 @@ struct Importer<'a> {
     source: String,
     batch_size: usize,
     batch: Vec<RecommendationFields>,
+    /// Rows of the current batch read so far, good or bad.
+    rows_in_batch: usize,
+    /// A row of the current batch was rejected: none of it is written.
+    batch_rejected: bool,
     /// The line each source reference was first seen on.
     lines: HashMap<String, u64>,
     report: ImportReport,
@@ -78,6 +86,8 @@ fn describe(err: &DomainError) -> String {
 impl Importer<'_> {
     fn reject(&mut self, line: u64, why: &str) {
         self.report.rejected += 1;
+        self.rows_in_batch += 1;
+        self.batch_rejected = true;
         let message = format!("line {line}: {why}");
         // A bar that is not drawn (stderr is no terminal) prints nothing either.
         if self.bar.is_hidden() {
@@ -92,24 +102,38 @@ impl Importer<'_> {
             Ok(fields) => fields,
             Err(err) => {
                 self.reject(line, &describe(&err));
-                return Ok(());
+                return self.flush_if_full().await;
             }
         };
         let reference = fields.source_ref.clone().unwrap_or_default();
         if let Some(first) = self.lines.get(&reference) {
             let why = format!("sourceRef {reference:?} was already given on line {first}");
             self.reject(line, &why);
-            return Ok(());
+            return self.flush_if_full().await;
         }
         self.lines.insert(reference, line);
         self.batch.push(fields);
-        if self.batch.len() >= self.batch_size {
+        self.rows_in_batch += 1;
+        self.flush_if_full().await
+    }
+
+    async fn flush_if_full(&mut self) -> anyhow::Result<()> {
+        if self.rows_in_batch >= self.batch_size {
             self.flush().await?;
         }
         Ok(())
     }
 
+    /// Writes the batch in one transaction, or nothing of it when one of its rows was
+    /// rejected.
     async fn flush(&mut self) -> anyhow::Result<()> {
+        let rejected = std::mem::take(&mut self.batch_rejected);
+        self.rows_in_batch = 0;
+        if rejected {
+            self.report.held_back += self.batch.len() as u64;
+            self.batch.clear();
+            return Ok(());
+        }
         if self.batch.is_empty() {
             return Ok(());
         }
@@ -140,7 +164,7 @@ fn progress(path: &Path) -> anyhow::Result<ProgressBar> {
 
 async fn read_csv<R: std::io::Read>(
     importer: &mut Importer<'_>,
-    mut reader: csv::Reader<R>,
+    mut reader: csv::Reader<LineIndex<R>>,
     name: &str,
 ) -> anyhow::Result<()> {
     let headers = reader
@@ -156,17 +180,20 @@ async fn read_csv<R: std::io::Read>(
     }
     let mut record = csv::StringRecord::new();
     loop {
-        let line = reader.position().line();
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(line, |p| p.line());
+                let end = reader.position().byte();
+                let line = reader.get_mut().start_line(end, &record);
                 let get = |c: &str| index.get(c).and_then(|i| record.get(*i)).map(str::to_owned);
                 importer.row(line, get).await?;
             }
             Err(err) => {
-                let line = err.position().map_or(line, |p| p.line());
+                // The row is not at hand, so a multi-line field in it is not counted.
+                let end = reader.position().byte();
+                let line = reader.get_mut().start_line(end, &csv::StringRecord::new());
                 importer.reject(line, &format!("not a valid CSV row: {err}"));
+                importer.flush_if_full().await?;
                 if !matches!(err.kind(), csv::ErrorKind::UnequalLengths { .. }) {
                     bail!("cannot go on reading {name}: {err}");
                 }
@@ -202,7 +229,10 @@ async fn read_json_lines(importer: &mut Importer<'_>, path: &Path) -> anyhow::Re
                 let get = |c: &str| object.get(c).and_then(json_text);
                 importer.row(line, get).await?;
             }
-            Err(err) => importer.reject(line, &format!("not a JSON object: {err}")),
+            Err(err) => {
+                importer.reject(line, &format!("not a JSON object: {err}"));
+                importer.flush_if_full().await?;
+            }
         }
     }
     Ok(())
@@ -233,18 +263,21 @@ pub async fn import_into(
         source: args.source,
         batch_size: args.batch.max(1),
         batch: Vec::new(),
+        rows_in_batch: 0,
+        batch_rejected: false,
         lines: HashMap::new(),
         report: ImportReport::default(),
         bar,
     };
     match &args.file {
         ImportFile::Csv(path) => {
-            let reader = csv::Reader::from_path(path)
+            let file = std::fs::File::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
+            let reader = csv::Reader::from_reader(LineIndex::new(file));
             read_csv(&mut importer, reader, &path.display().to_string()).await?
         }
         ImportFile::EmbeddedCsv(text) => {
-            let reader = csv::Reader::from_reader(text.as_bytes());
+            let reader = csv::Reader::from_reader(LineIndex::new(text.as_bytes()));
             read_csv(&mut importer, reader, "the built-in books").await?
         }
         ImportFile::JsonLines(path) => read_json_lines(&mut importer, path).await?,
@@ -269,16 +302,20 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let repo = SqlRecommendationRepository { db };
     let report = import_into(&repo, args, bar).await?;
     println!(
-        "{}: {} written, {} unchanged, {} rejected",
+        "{}: {} written, {} unchanged, {} rejected, {} held back",
         path.display(),
         report.written,
         report.unchanged,
-        report.rejected
+        report.rejected,
+        report.held_back
     );
     if report.rejected > 0 {
         bail!(
-            "{} rows were rejected (lines above); the other rows were imported",
-            report.rejected
+            "{} rows were rejected (lines above), and their batches were not written ({} good \
+             rows held back); fix them and run the import again (what was written stays, \
+             so the second run writes only what is still missing)",
+            report.rejected,
+            report.held_back
         );
     }
     Ok(())

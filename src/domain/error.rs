@@ -147,6 +147,10 @@ pub enum WriteError {
     /// The record does not exist (or is deleted); names what it is (NOT_FOUND).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The write clashes with the record as it is now: a unique key another record
+    /// holds, or a change made meanwhile (CONFLICT).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Backend(#[from] BackendError),
 }
@@ -155,6 +159,7 @@ impl From<WriteError> for DomainError {
     fn from(err: WriteError) -> Self {
         match err {
             WriteError::NotFound(what) => DomainError::NotFound(what),
+            WriteError::Conflict(message) => DomainError::Conflict(message),
             WriteError::Backend(err) => err.into(),
         }
     }

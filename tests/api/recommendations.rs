@@ -1,5 +1,7 @@
 //! Recommendation items and the `recommendations` feed, through the real server.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp, User};
@@ -212,6 +214,7 @@ async fn feed_versions_hold_still_and_a_refresh_puts_unseen_items_first() {
     // Signed in: the viewer's own version until they pull to refresh.
     let ann = app.register("ann").await;
     let mut seen = Vec::new();
+    let mut ids = std::collections::HashSet::new();
     let mut after = Value::Null;
     for _ in 0..2 {
         let page = feed(
@@ -222,12 +225,14 @@ async fn feed_versions_hold_still_and_a_refresh_puts_unseen_items_first() {
         .await;
         assert_eq!(page["version"], 1);
         seen.extend(scores(&page));
+        for item in page["items"].as_array().expect("items") {
+            ids.insert(item["id"].as_str().expect("id").to_owned());
+        }
         after = page["nextCursor"].clone();
     }
     assert_eq!(seen[..3], [100, 25, 24]);
-    let mut unique = seen.clone();
-    unique.dedup();
-    assert_eq!(unique.len(), 20, "no repeats across pages");
+    assert_eq!(seen.len(), 20);
+    assert_eq!(ids.len(), 20, "no repeats across pages");
 
     let other = app.register("bob").await;
     let foreign = app
@@ -238,7 +243,16 @@ async fn feed_versions_hold_still_and_a_refresh_puts_unseen_items_first() {
         )
         .await;
     assert_eq!(foreign.code(), "BAD_USER_INPUT", "another viewer's cursor");
-    for forged in ["djF8cmVjczpNT1ZJRXxhbm9ufDk5OTl8MA", "nonsense"] {
+    // Well-formed but forged: ann's own connection, an offset past her version's end,
+    // and a version she never had.
+    let past_end = URL_SAFE_NO_PAD.encode(format!("v1|recs:MOVIE:{}|1|99999", ann.id));
+    let no_version = URL_SAFE_NO_PAD.encode(format!("v1|recs:MOVIE:{}|7|0", ann.id));
+    for forged in [
+        "djF8cmVjczpNT1ZJRXxhbm9ufDk5OTl8MA",
+        "nonsense",
+        past_end.as_str(),
+        no_version.as_str(),
+    ] {
         let r = app
             .gql_as(
                 Some(&ann.access),
@@ -300,6 +314,31 @@ async fn featured_items_follow_their_window() {
     let page = feed(&app, None, json!({ "k": "GAME" })).await;
     assert_eq!(page["featured"], json!([{ "title": "Now" }]));
     assert_eq!(page["items"].as_array().unwrap().len(), 4);
+    // A scheduled promotion is not public: viewers see whether an item is featured now,
+    // admins see the windows as set.
+    let windows = "query { recommendations(kind: GAME) { items { title featured featuredFrom featuredUntil } } }";
+    let later = |r: &Value| {
+        r["recommendations"]["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|i| i["title"] == "Later")
+            .cloned()
+            .expect("Later")
+    };
+    let public = app.gql(windows, json!({})).await;
+    assert_eq!(
+        later(public.data()),
+        json!({ "title": "Later", "featured": false, "featuredFrom": null, "featuredUntil": null })
+    );
+    let curated = app.gql_as(Some(&root.access), windows, json!({})).await;
+    assert_eq!(later(curated.data())["featured"], true);
+    let from = later(curated.data())["featuredFrom"].clone();
+    assert!(
+        from.as_str()
+            .is_some_and(|t| t.starts_with("2999-01-01T00:00:00")),
+        "{from}"
+    );
     let backwards = app
         .gql_as(
             Some(&root.access),
@@ -441,13 +480,41 @@ async fn the_goodbooks_books_import_cleanly_once_and_bad_rows_are_reported_by_li
     .unwrap();
     let (ok, out, err) = import(dir.path(), &edits, "--csv");
     assert!(!ok, "rejected rows fail the command");
-    assert!(out.contains("2 written, 0 unchanged, 3 rejected"), "{out}");
+    assert!(
+        out.contains("0 written, 0 unchanged, 3 rejected, 2 held back"),
+        "nothing of a batch with a bad row is written: {out}"
+    );
     assert!(err.contains("line 3: rating"), "{err}");
     assert!(
         err.contains("line 5: sourceRef \"20001\" was already given on line 4"),
         "{err}"
     );
     assert!(err.contains("line 6: not a valid CSV row"), "{err}");
+    // Fixed (and saved with Windows line endings), the same rows go in.
+    std::fs::write(
+        &edits,
+        "book_id,authors,original_publication_year,title,average_rating,ratings_count,image_url\r\n\
+         1,Suzanne Collins,2008.0,The Hunger Games (revised),4.34,4780653,https://images.gr-assets.com/books/1447303603m/2767052.jpg\r\n\
+         2,J.K. Rowling,1997.0,Harry Potter,great,4602479,\r\n\
+         20001,Homer,-750.0,\"The Iliad, again\",3.83,1,\r\n",
+    )
+    .unwrap();
+    let (ok, _, err) = import(dir.path(), &edits, "--csv");
+    assert!(!ok);
+    assert!(
+        err.contains("line 3: rating"),
+        "CRLF lines are counted exactly: {err}"
+    );
+    std::fs::write(
+        &edits,
+        "book_id,authors,original_publication_year,title,average_rating,ratings_count,image_url\r\n\
+         1,Suzanne Collins,2008.0,The Hunger Games (revised),4.34,4780653,https://images.gr-assets.com/books/1447303603m/2767052.jpg\r\n\
+         20001,Homer,-750.0,\"The Iliad, again\",3.83,1,\r\n",
+    )
+    .unwrap();
+    let (ok, out, err) = import(dir.path(), &edits, "--csv");
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("2 written, 0 unchanged, 0 rejected"), "{out}");
 
     let jsonl = dir.path().join("more.jsonl");
     std::fs::write(
@@ -458,8 +525,19 @@ async fn the_goodbooks_books_import_cleanly_once_and_bad_rows_are_reported_by_li
     .unwrap();
     let (ok, out, err) = import(dir.path(), &jsonl, "--jsonl");
     assert!(!ok);
-    assert!(out.contains("1 written"), "{out}");
+    assert!(
+        out.contains("0 written, 0 unchanged, 1 rejected, 1 held back"),
+        "{out}"
+    );
     assert!(err.contains("line 2: not a JSON object"), "{err}");
+    std::fs::write(
+        &jsonl,
+        "{\"book_id\": 30001, \"title\": \"Book from JSON\", \"authors\": \"Anon\", \"average_rating\": 4.5, \"original_publication_year\": 2021}\n",
+    )
+    .unwrap();
+    let (ok, out, err) = import(dir.path(), &jsonl, "--jsonl");
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("1 written"), "{out}");
 
     let app = crate::helpers::spawn_app_with(crate::helpers::Options {
         database_url: Some(format!(

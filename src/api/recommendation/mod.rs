@@ -17,11 +17,11 @@ pub struct RecommendationQuery;
 
 #[Object]
 impl RecommendationQuery {
-    /// A page of the feed of `kind` (every kind when left out): personal for signed-in
-    /// viewers, by score for anonymous ones. `refresh: true` starts a new version, with
-    /// what the viewer has not been shown yet first (anonymous viewers share the current
-    /// version, which changes whenever an item does). Later pages pass `nextCursor` as
-    /// `after` and stay in their version.
+    /// A page of the feed of `kind` (every kind when left out), by score. A signed-in
+    /// viewer keeps their own version; `refresh: true` starts a new one with what they
+    /// have not been shown yet first (anonymous viewers share the current version, which
+    /// changes whenever an item does). Later pages pass `nextCursor` as `after` and stay
+    /// in their version.
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn recommendations(
         &self,

@@ -3,12 +3,15 @@ use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, SimpleOb
 use chrono::{DateTime, Utc};
 
 use super::loader::ItemLikesLoader;
+use crate::api::context::ContextExt;
 use crate::api::error::GqlResultExt;
 use crate::api::patch::patch;
 use crate::api::video::loader::{loader_error, FavoritedLoader, VideoLoader};
 use crate::api::video::types::VideoView;
 use crate::app::recommendations::FeedPage;
+use crate::domain::clock;
 use crate::domain::recommendation::{Recommendation, RecommendationPatch};
+use crate::domain::user::Permission;
 use crate::domain::VideoId;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -25,6 +28,11 @@ pub enum GqlRecommendationKind {
 }
 
 pub struct RecommendationView(pub Recommendation);
+
+/// Whether the viewer curates items (sees featuring windows as set).
+fn curator(ctx: &Context<'_>) -> bool {
+    ctx.viewer().can(Permission::ManageRecommendations)
+}
 
 #[Object(name = "Recommendation")]
 impl RecommendationView {
@@ -96,17 +104,27 @@ impl RecommendationView {
             .map(VideoView))
     }
 
-    /// Marked featured (it is in the feed's `featured` row while its window holds).
-    async fn featured(&self) -> bool {
-        self.0.fields.featured
+    /// In the feed's `featured` row now (for admins: marked featured, whatever the window).
+    async fn featured(&self, ctx: &Context<'_>) -> bool {
+        if curator(ctx) {
+            self.0.fields.featured
+        } else {
+            self.0.is_featured_at(clock::now())
+        }
     }
 
-    async fn featured_from(&self) -> Option<DateTime<Utc>> {
-        self.0.fields.featured_from
+    /// When featuring starts (admins only: a scheduled promotion is not public).
+    async fn featured_from(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        curator(ctx)
+            .then_some(self.0.fields.featured_from)
+            .flatten()
     }
 
-    async fn featured_until(&self) -> Option<DateTime<Utc>> {
-        self.0.fields.featured_until
+    /// When featuring ends (admins only).
+    async fn featured_until(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        curator(ctx)
+            .then_some(self.0.fields.featured_until)
+            .flatten()
     }
 
     /// The rank in feeds that are not personal: higher first.

@@ -33,6 +33,10 @@ const VERSION_LIFETIME: Age = Age::days(7);
 const SHOWN_VERSIONS: u32 = 5;
 /// Cached anonymous pages live this long at most, so featured windows open and close.
 const PAGE_TTL: Duration = Duration::from_secs(60);
+/// What the cached anonymous pages may take, by their estimated size.
+const PAGE_CACHE_BYTES: u64 = 64 << 20;
+/// Ids looked up at once while filling a page (items hidden since are skipped).
+const LOOKUP_WINDOW: usize = 100;
 
 /// One page of a feed version.
 #[derive(Debug, Clone)]
@@ -42,6 +46,22 @@ pub struct FeedPage {
     pub next_cursor: Option<String>,
     pub has_more: bool,
     pub version: i64,
+}
+
+impl FeedPage {
+    /// About what the page takes in memory: its text plus a fixed share per item.
+    fn approx_bytes(&self) -> u32 {
+        let item = |i: &Recommendation| {
+            let f = &i.fields;
+            let text = [&f.subtitle, &f.description, &f.image_url, &f.duration]
+                .iter()
+                .map(|t| t.as_ref().map_or(0, String::len))
+                .sum::<usize>();
+            256 + f.title.len() + text
+        };
+        let bytes: usize = self.items.iter().chain(&self.featured).map(item).sum();
+        u32::try_from(bytes + 128).unwrap_or(u32::MAX)
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -59,11 +79,19 @@ impl PageCache {
     pub(super) fn new() -> Self {
         Self(
             moka::future::Cache::builder()
-                .max_capacity(5_000)
+                .max_capacity(PAGE_CACHE_BYTES)
+                .weigher(|_, page: &Arc<FeedPage>| page.approx_bytes())
                 .time_to_live(PAGE_TTL)
                 .build(),
         )
     }
+}
+
+fn cursor_past_end() -> DomainError {
+    DomainError::bad_input(
+        "after",
+        "cursor is not valid for this list; use a cursor this list returned",
+    )
 }
 
 fn expired() -> DomainError {
@@ -193,14 +221,23 @@ impl RecommendationService {
         feed: FeedKey,
         shown: Option<std::collections::HashSet<RecommendationId>>,
     ) -> DomainResult<Vec<RecommendationId>> {
-        let mut ids = self.items.ranked_ids(feed, MAX_VERSION_ITEMS).await?;
-        if let Some(shown) = shown {
-            ids = fresh_first(ids, &shown);
-        }
+        let signed_in = key.viewer != ANONYMOUS;
+        let ids = match shown {
+            // Deep enough that every item shown lately can move behind a fresh one, so
+            // successive refreshes reach past the first MAX_VERSION_ITEMS.
+            Some(shown) => {
+                let depth = MAX_VERSION_ITEMS + shown.len() as u64;
+                let mut ids = fresh_first(self.items.ranked_ids(feed, depth).await?, &shown);
+                ids.truncate(MAX_VERSION_ITEMS as usize);
+                ids
+            }
+            None => self.items.ranked_ids(feed, MAX_VERSION_ITEMS).await?,
+        };
         let now = clock::now();
+        let keep = signed_in.then_some(i64::from(SHOWN_VERSIONS) + 1);
         Ok(self
             .items
-            .save_snapshot(key, &ids, now, now - VERSION_LIFETIME)
+            .save_snapshot(key, &ids, now, now - VERSION_LIFETIME, keep)
             .await?)
     }
 
@@ -214,10 +251,16 @@ impl RecommendationService {
         first: usize,
         connection: &str,
     ) -> DomainResult<FeedPage> {
+        if offset > ids.len() {
+            return Err(cursor_past_end());
+        }
         let mut items = Vec::with_capacity(first);
-        let mut end = offset.min(ids.len());
+        let mut end = offset;
         while items.len() < first && end < ids.len() {
-            let window = &ids[end..(end + (first - items.len()) * 2).min(ids.len())];
+            // Windows of at least LOOKUP_WINDOW ids: a stretch of hidden items costs a
+            // few lookups, not one per item.
+            let want = ((first - items.len()) * 2).max(LOOKUP_WINDOW);
+            let window = &ids[end..(end + want).min(ids.len())];
             let shown = self.shown_to(viewer, window).await?;
             let (kept, range) =
                 take_page(window, 0, first - items.len(), |id| shown.get(&id).cloned());

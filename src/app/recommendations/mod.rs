@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::videos::VideoService;
 use crate::domain::auth::Viewer;
 use crate::domain::clock;
-use crate::domain::error::DomainResult;
+use crate::domain::error::{DomainResult, WriteError};
 use crate::domain::recommendation::{
     ImportOutcome, Recommendation, RecommendationFields, RecommendationKind, RecommendationPatch,
     RecommendationRepository,
@@ -18,6 +18,9 @@ use crate::domain::{DomainError, RecommendationId, VideoId};
 mod feed;
 
 pub use feed::FeedPage;
+
+/// How often an admin's update is applied again after a concurrent edit got in first.
+const UPDATE_ATTEMPTS: u32 = 3;
 
 pub struct RecommendationService {
     items: Arc<dyn RecommendationRepository>,
@@ -81,14 +84,29 @@ impl RecommendationService {
         patch: RecommendationPatch,
     ) -> DomainResult<Recommendation> {
         viewer.require(Permission::ManageRecommendations, "manage recommendations")?;
-        let current = self
-            .items
-            .by_ids(&[id])
-            .await?
-            .pop()
-            .ok_or(DomainError::NotFound("recommendation"))?;
-        let fields = self.checked(viewer, patch.apply(current.fields)).await?;
-        Ok(self.items.update(id, fields, clock::now()).await?)
+        // The patch applies to the item as it is when written: an edit made meanwhile
+        // (another admin, an import) makes the write refuse, and the patch is applied
+        // again to the new state; left-out fields keep whatever that edit set.
+        let mut attempts = 0;
+        loop {
+            let current = self
+                .items
+                .by_ids(&[id])
+                .await?
+                .pop()
+                .ok_or(DomainError::NotFound("recommendation"))?;
+            let fields = self
+                .checked(viewer, patch.clone().apply(current.fields))
+                .await?;
+            match self
+                .items
+                .update(id, fields, current.updated_at, clock::now())
+                .await
+            {
+                Err(WriteError::Conflict(_)) if attempts < UPDATE_ATTEMPTS => attempts += 1,
+                result => return Ok(result?),
+            }
+        }
     }
 
     /// ADMIN and up. Favorites of the item go with it.

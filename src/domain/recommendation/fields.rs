@@ -78,7 +78,12 @@ fn release_date(raw: Option<String>) -> Result<Option<String>, DomainError> {
     let valid = match parts.as_slice() {
         [y] => digits(y, 4),
         [y, m] => digits(y, 4) && digits(m, 2) && matches!(m.parse::<u32>(), Ok(1..=12)),
-        [_, _, _] => NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_ok() && digits(parts[0], 4),
+        [y, m, d] => {
+            digits(y, 4)
+                && digits(m, 2)
+                && digits(d, 2)
+                && NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_ok()
+        }
         _ => false,
     };
     if valid {

@@ -66,12 +66,15 @@ pub trait RecommendationRepository: Send + Sync {
         fields: RecommendationFields,
         by: Option<UserId>,
         now: DateTime<Utc>,
-    ) -> BackendResult<Recommendation>;
-    /// Replaces the item's fields. MUST return `NotFound` for a missing item.
+    ) -> Result<Recommendation, WriteError>;
+    /// Replaces the item's fields if it was last changed at `read_at` (the `updated_at`
+    /// the caller read). MUST return `NotFound` for a missing item and `Conflict` when it
+    /// changed since or another item holds its (source, sourceRef).
     async fn update(
         &self,
         id: RecommendationId,
         fields: RecommendationFields,
+        read_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Recommendation, WriteError>;
     /// Deletes the item and the favorites of it. MUST return `NotFound` for a missing item.
@@ -112,6 +115,7 @@ pub trait RecommendationRepository: Send + Sync {
         ids: &[RecommendationId],
         now: DateTime<Utc>,
         keep_after: DateTime<Utc>,
+        keep_newest: Option<i64>,
     ) -> BackendResult<Vec<RecommendationId>>;
     /// Records that pages of this version were handed out up to `upto` items.
     async fn mark_served(&self, key: &SnapshotKey, upto: u32) -> BackendResult<()>;

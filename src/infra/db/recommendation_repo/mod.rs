@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entities::{favorite, recommendation, recommendation_generation as generation};
-use super::{db_err, Database};
+use super::{db_err, is_unique_violation, Database};
 use crate::domain::error::{BackendResult, WriteError};
 use crate::domain::favorite::TargetKind;
 use crate::domain::recommendation::{
@@ -102,12 +102,24 @@ fn new_row(
     model
 }
 
+/// A write that broke the (source, source_ref) key is the caller's CONFLICT.
+fn source_clash(err: sea_orm::DbErr) -> WriteError {
+    if is_unique_violation(&err) {
+        WriteError::Conflict("another item has this source and sourceRef".into())
+    } else {
+        db_err(err).into()
+    }
+}
+
 /// Bumps the generation of each kind in `kinds` and of ALL.
 async fn bump_generations<C: ConnectionTrait>(
     conn: &C,
     kinds: impl IntoIterator<Item = RecommendationKind>,
 ) -> BackendResult<()> {
+    // One order in every transaction (kinds by name, then ALL), so two writes that touch
+    // the same rows cannot lock them in opposite orders.
     let mut keys: Vec<FeedKey> = kinds.into_iter().map(FeedKey::Kind).collect();
+    keys.sort_by_key(|k| k.as_str());
     keys.dedup();
     keys.push(FeedKey::All);
     for key in keys {
@@ -204,12 +216,20 @@ async fn write_sourced<C: ConnectionTrait>(
         match existing.get(&key) {
             Some(row) => {
                 let current = item_from(row.clone())?.fields;
-                if current == *item {
+                // Featuring is the admins' curation, which no source carries: an import
+                // keeps it as it is.
+                let wanted = RecommendationFields {
+                    featured: current.featured,
+                    featured_from: current.featured_from,
+                    featured_until: current.featured_until,
+                    ..item.clone()
+                };
+                if current == wanted {
                     outcome.unchanged += 1;
                     continue;
                 }
                 let mut model: recommendation::ActiveModel = row.clone().into();
-                set_fields(&mut model, item);
+                set_fields(&mut model, &wanted);
                 model.updated_at = Set(now);
                 recommendation::Entity::update(model)
                     .exec(txn)
@@ -245,21 +265,22 @@ impl RecommendationRepository for SqlRecommendationRepository {
         fields: RecommendationFields,
         by: Option<UserId>,
         now: DateTime<Utc>,
-    ) -> BackendResult<Recommendation> {
+    ) -> Result<Recommendation, WriteError> {
         let txn = self.db.write().await.map_err(db_err)?;
         let row = recommendation::Entity::insert(new_row(id.as_uuid(), &fields, by, now))
             .exec_with_returning(&txn)
             .await
-            .map_err(db_err)?;
+            .map_err(source_clash)?;
         bump_generations(&txn, [fields.kind]).await?;
         txn.commit().await.map_err(db_err)?;
-        item_from(row)
+        Ok(item_from(row)?)
     }
 
     async fn update(
         &self,
         id: RecommendationId,
         fields: RecommendationFields,
+        read_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Recommendation, WriteError> {
         let txn = self.db.write().await.map_err(db_err)?;
@@ -268,14 +289,32 @@ impl RecommendationRepository for SqlRecommendationRepository {
             .await
             .map_err(db_err)?
             .ok_or(WriteError::NotFound("recommendation"))?;
-        let old_kind = item_from(row.clone())?.fields.kind;
-        let mut model: recommendation::ActiveModel = row.into();
+        let old_kind = item_from(row)?.fields.kind;
+        let mut model = recommendation::ActiveModel {
+            updated_at: Set(now),
+            ..Default::default()
+        };
         set_fields(&mut model, &fields);
-        model.updated_at = Set(now);
-        let row = recommendation::Entity::update(model)
+        // Guarded by the time the caller read: on PostgreSQL a concurrent update makes
+        // this one wait, then find the row changed and write nothing.
+        let written = recommendation::Entity::update_many()
+            .set(model)
+            .filter(recommendation::Column::Id.eq(id.as_uuid()))
+            .filter(recommendation::Column::UpdatedAt.eq(read_at))
             .exec(&txn)
             .await
-            .map_err(db_err)?;
+            .map_err(source_clash)?
+            .rows_affected;
+        if written == 0 {
+            return Err(WriteError::Conflict(
+                "the item changed while this update was made; read it again and retry".into(),
+            ));
+        }
+        let row = recommendation::Entity::find_by_id(id.as_uuid())
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+            .ok_or(WriteError::NotFound("recommendation"))?;
         bump_generations(&txn, [old_kind, fields.kind]).await?;
         txn.commit().await.map_err(db_err)?;
         Ok(item_from(row)?)
@@ -414,8 +453,9 @@ impl RecommendationRepository for SqlRecommendationRepository {
         ids: &[RecommendationId],
         now: DateTime<Utc>,
         keep_after: DateTime<Utc>,
+        keep_newest: Option<i64>,
     ) -> BackendResult<Vec<RecommendationId>> {
-        snapshots::save(&self.db, key, ids, now, keep_after).await
+        snapshots::save(&self.db, key, ids, now, keep_after, keep_newest).await
     }
 
     async fn mark_served(&self, key: &SnapshotKey, upto: u32) -> BackendResult<()> {

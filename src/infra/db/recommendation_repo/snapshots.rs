@@ -81,6 +81,7 @@ pub(super) async fn save(
     ids: &[RecommendationId],
     now: DateTime<Utc>,
     keep_after: DateTime<Utc>,
+    keep_newest: Option<i64>,
 ) -> BackendResult<Vec<RecommendationId>> {
     let txn = db.write().await.map_err(db_err)?;
     snapshot::Entity::delete_many()
@@ -88,6 +89,17 @@ pub(super) async fn save(
         .exec(&txn)
         .await
         .map_err(db_err)?;
+    if let Some(keep) = keep_newest {
+        // This viewer's older versions of this feed beyond the newest `keep` (counting
+        // the one being saved), so refreshing in a loop stores a bounded amount.
+        snapshot::Entity::delete_many()
+            .filter(snapshot::Column::ViewerKey.eq(key.viewer.as_str()))
+            .filter(snapshot::Column::FeedKey.eq(key.feed.as_str()))
+            .filter(snapshot::Column::Version.lte(key.version - keep))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+    }
     let row = snapshot::ActiveModel {
         viewer_key: Set(key.viewer.clone()),
         feed_key: Set(key.feed.as_str().to_owned()),
