@@ -564,4 +564,15 @@ async fn the_goodbooks_books_import_cleanly_once_and_bad_rows_are_reported_by_li
         .scalar_text("SELECT release_date AS s FROM recommendations WHERE source_ref = '20001'")
         .await;
     assert_eq!(iliad, "-0750");
+
+    // An admin's item cannot take an imported item's key.
+    let root = admin(&app, "root").await;
+    let clash = app
+        .gql_as(
+            Some(&root.access),
+            CREATE,
+            json!({ "i": { "kind": "BOOK", "title": "Copy", "source": "goodbooks", "sourceRef": "1" } }),
+        )
+        .await;
+    assert_eq!(clash.code(), "CONFLICT");
 }
