@@ -1,16 +1,22 @@
 use sea_orm_migration::prelude::*;
 
-/// Trending rankings, and an index for featured recommendation items.
+/// Trending rankings, "for you" lists, and indexes for featured recommendation items and
+/// for a viewer's counted views.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 /// `trend_score` is the natural log of a video's exponentially decayed engagement,
 /// measured against a fixed epoch (see `domain::video::trending`); NULL until the first
 /// ranking scores the row from its counts.
+/// `trend_base_at` is when a row was scored from its counts (favorites older than that
+/// count as if they came at publication); `trend_boosted` says the publish boost was
+/// given, which happens once in a video's life.
 #[derive(DeriveIden)]
 enum Videos {
     Table,
     TrendScore,
+    TrendBaseAt,
+    TrendBoosted,
 }
 
 /// One row per built trending ranking. `generation` is the ranking's time bucket, so
@@ -32,6 +38,26 @@ enum TrendingRanks {
     Generation,
     Position,
     VideoId,
+}
+
+/// A signed-in viewer's "for you" lists: picks (video, score, reason) fixed when the
+/// list's first page was read, 37 bytes each, so later pages neither repeat nor skip.
+#[derive(DeriveIden)]
+enum ForYouLists {
+    Table,
+    UserId,
+    Version,
+    Picks,
+    Feedback,
+    CreatedAt,
+}
+
+/// What a viewer watched lately is read by viewer key.
+#[derive(DeriveIden)]
+enum VideoViews {
+    Table,
+    ViewerKey,
+    CountedAt,
 }
 
 /// The featured row of a feed reads only featured items of its kind.
@@ -56,10 +82,93 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_index(
+                Index::create()
+                    .name("video_views_viewer")
+                    .table(VideoViews::Table)
+                    .col(VideoViews::ViewerKey)
+                    .col(VideoViews::CountedAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ForYouLists::Table)
+                    .col(ColumnDef::new(ForYouLists::UserId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(ForYouLists::Version)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(ForYouLists::Picks).blob().not_null())
+                    .col(
+                        ColumnDef::new(ForYouLists::Feedback)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ForYouLists::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(ForYouLists::UserId)
+                            .col(ForYouLists::Version),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("for_you_lists_created")
+                    .table(ForYouLists::Table)
+                    .col(ForYouLists::CreatedAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .alter_table(
                 Table::alter()
                     .table(Videos::Table)
                     .add_column(ColumnDef::new(Videos::TrendScore).double().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Videos::Table)
+                    .add_column(
+                        ColumnDef::new(Videos::TrendBaseAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Videos::Table)
+                    .add_column(
+                        ColumnDef::new(Videos::TrendBoosted)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // Rankings read the top scores; rows never scored are found by their NULL.
+        manager
+            .create_index(
+                Index::create()
+                    .name("videos_trend_score")
+                    .table(Videos::Table)
+                    .col(Videos::TrendScore)
                     .to_owned(),
             )
             .await?;
@@ -114,6 +223,17 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
+            .drop_table(Table::drop().table(ForYouLists::Table).to_owned())
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("video_views_viewer")
+                    .table(VideoViews::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .drop_index(
                 Index::drop()
                     .name("recommendations_featured")
@@ -128,12 +248,27 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(TrendingGenerations::Table).to_owned())
             .await?;
         manager
-            .alter_table(
-                Table::alter()
+            .drop_index(
+                Index::drop()
+                    .name("videos_trend_score")
                     .table(Videos::Table)
-                    .drop_column(Videos::TrendScore)
                     .to_owned(),
             )
-            .await
+            .await?;
+        for column in [
+            Videos::TrendBoosted,
+            Videos::TrendBaseAt,
+            Videos::TrendScore,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Videos::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }

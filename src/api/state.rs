@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::app::dashboard::DashboardService;
 use crate::app::{
-    AuthService, FavoriteService, MediaService, RecommendationService, SearchService, UserService,
-    VideoService,
+    AuthService, FavoriteService, ForYouService, MediaService, RecommendationService,
+    SearchService, UserService, VideoService,
 };
 use crate::domain::events::EventBus;
 use crate::domain::health::InstanceHealth;
@@ -21,6 +21,7 @@ pub struct ApiState {
     pub videos: Arc<VideoService>,
     pub favorites: Arc<FavoriteService>,
     pub recommendations: Arc<RecommendationService>,
+    pub for_you: Arc<ForYouService>,
     pub search: Arc<SearchService>,
     pub media: Arc<MediaService>,
     pub dashboard: Arc<DashboardService>,

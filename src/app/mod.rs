@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cursor;
 pub mod dashboard;
 pub mod favorites;
+pub mod for_you;
 pub mod media;
 pub mod recent_writes;
 pub mod recommendations;
@@ -15,6 +16,7 @@ pub mod videos;
 
 pub use auth::{AuthService, AuthSession};
 pub use favorites::FavoriteService;
+pub use for_you::ForYouService;
 pub use media::MediaService;
 pub use recent_writes::RecentWrites;
 pub use recommendations::RecommendationService;

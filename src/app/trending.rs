@@ -43,10 +43,12 @@ impl Trending {
         now.timestamp().div_euclid(secs) * secs
     }
 
-    /// Builds the current bucket's ranking unless some instance has, and removes rankings
-    /// past their retention. True when this call built one.
+    /// Scores rows never scored, builds the current bucket's ranking unless some instance
+    /// has, and removes rankings past their retention (the background ranker's tick).
+    /// True when this call built one.
     pub async fn refresh(&self) -> DomainResult<bool> {
         let now = clock::now();
+        self.videos.score_unscored(now).await?;
         let built = self.videos.build_trending(self.bucket(now), now).await?;
         let retention =
             chrono::Duration::from_std(RANKING_RETENTION).map_err(DomainError::internal)?;
@@ -54,12 +56,14 @@ impl Trending {
         Ok(built)
     }
 
-    /// The newest ranking, built now when there is none yet (a fresh database).
+    /// The newest ranking, built now when there is none yet (a fresh database; scoring
+    /// rows that were never scored is left to the background ranker, off the request).
     async fn current(&self) -> DomainResult<i64> {
         if let Some(generation) = self.videos.latest_trending().await? {
             return Ok(generation);
         }
-        self.refresh().await?;
+        let now = clock::now();
+        self.videos.build_trending(self.bucket(now), now).await?;
         self.videos.latest_trending().await?.ok_or_else(|| {
             DomainError::internal(anyhow::anyhow!(
                 "a trending ranking was built but is not there"

@@ -75,7 +75,7 @@ impl Background {
 }
 
 /// Every `every`: jobs nobody touched again queued, abandoned uploads and replaced media
-/// removed.
+/// removed, expired for-you lists dropped.
 async fn sweep(state: AppState, every: Duration, stop: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -96,6 +96,9 @@ async fn sweep(state: AppState, every: Duration, stop: CancellationToken) {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(objects = n, "removed replaced media"),
                     Err(e) => tracing::warn!(error = %e, "media sweep failed"),
+                }
+                if let Err(e) = state.api.for_you.prune().await {
+                    tracing::warn!(error = %e, "pruning for-you lists failed");
                 }
             }
         }

@@ -28,8 +28,8 @@ use crate::app::dashboard::DashboardService;
 use crate::app::media::processing::{MediaProcessor, ProcessorSettings};
 use crate::app::media::{MediaPorts, MediaSettings};
 use crate::app::{
-    AuthService, FavoriteService, MediaService, RecentWrites, RecommendationService, SearchService,
-    UserService, VideoService,
+    AuthService, FavoriteService, ForYouService, MediaService, RecentWrites, RecommendationService,
+    SearchService, UserService, VideoService,
 };
 use crate::config::Config;
 use crate::domain::auth::{AttemptLimiter, RevocationList};
@@ -37,8 +37,9 @@ use crate::domain::events::EventBus;
 use crate::domain::media::{JobQueue, JobRepository, MediaStore, UploadLimits, UploadRepository};
 use crate::infra::auth::{Argon2Hasher, JwtTokens};
 use crate::infra::db::{
-    Database, SqlFavoriteRepository, SqlMediaRepository, SqlRecommendationRepository,
-    SqlSessionRepository, SqlStatsRepository, SqlUserRepository, SqlVideoRepository,
+    Database, SqlFavoriteRepository, SqlForYouRepository, SqlMediaRepository,
+    SqlRecommendationRepository, SqlSessionRepository, SqlStatsRepository, SqlUserRepository,
+    SqlVideoRepository,
 };
 use crate::infra::events::{LocalBus, RedisBus};
 use crate::infra::health::AdapterHealth;
@@ -148,6 +149,10 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         writes.clone(),
     ));
     let (recommendations, favorites) = recommendation_services(&db, &videos, &writes, &events);
+    let for_you = Arc::new(ForYouService::new(
+        Arc::new(SqlForYouRepository { db: db.clone() }),
+        videos.clone(),
+    ));
     let users = Arc::new(UserService::new(user_repo, auth.clone()));
     let (store, folder) = media_store(config, &secret, public_url).await?;
     let jobs = job_queue(config).await?;
@@ -181,6 +186,7 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
             videos,
             favorites,
             recommendations,
+            for_you,
             search,
             media,
             dashboard,

@@ -6,6 +6,7 @@ mod bad_inputs;
 mod cli;
 mod faults;
 mod favorites;
+mod for_you;
 mod hardening;
 mod helpers;
 mod http_spec;

@@ -12,7 +12,7 @@ use crate::helpers::{spawn_app_with, Options, TestApp, User};
 const TRENDING: &str = "query($n: Int, $a: String) { trendingVideos(first: $n, after: $a) { totalCount nodes { title } pageInfo { hasNextPage endCursor } } }";
 const LIST: &str = "query($f: VideoFilter, $n: Int, $a: String) { videos(filter: $f, sort: TRENDING, first: $n, after: $a) { totalCount nodes { title } pageInfo { hasNextPage endCursor } } }";
 
-async fn spawn() -> TestApp {
+pub(crate) async fn spawn() -> TestApp {
     spawn_app_with(Options {
         configure: Some(Box::new(|c| c.jobs.trending_seconds = 1)),
         ..Options::default()
@@ -20,7 +20,7 @@ async fn spawn() -> TestApp {
     .await
 }
 
-fn titles(connection: &Value) -> Vec<String> {
+pub(crate) fn titles(connection: &Value) -> Vec<String> {
     connection["nodes"]
         .as_array()
         .expect("nodes")
@@ -42,7 +42,11 @@ async fn trending(app: &TestApp, who: Option<&User>, first: i64, after: Option<&
 
 /// Polls the first page until `done` holds for its titles (rankings are rebuilt every
 /// second in these tests); panics with the last page after 20 s.
-async fn first_page_until(app: &TestApp, first: i64, done: impl Fn(&[String]) -> bool) -> Value {
+pub(crate) async fn first_page_until(
+    app: &TestApp,
+    first: i64,
+    done: impl Fn(&[String]) -> bool,
+) -> Value {
     let mut page = Value::Null;
     for _ in 0..200 {
         page = trending(app, None, first, None).await;
@@ -54,13 +58,13 @@ async fn first_page_until(app: &TestApp, first: i64, done: impl Fn(&[String]) ->
     panic!("trending never reached the expected order: {page}");
 }
 
-async fn published(app: &TestApp, owner: &User, title: &str, extra: Value) -> String {
+pub(crate) async fn published(app: &TestApp, owner: &User, title: &str, extra: Value) -> String {
     let id = app.create_video(owner, title, extra).await;
     app.publish(owner, &id).await;
     id
 }
 
-async fn favorite(app: &TestApp, fan: &User, id: &str) {
+pub(crate) async fn favorite(app: &TestApp, fan: &User, id: &str) {
     app.gql_as(
         Some(&fan.access),
         "mutation($id: ID!) { addFavorite(kind: VIDEO, targetId: $id) { createdAt } }",
@@ -70,7 +74,7 @@ async fn favorite(app: &TestApp, fan: &User, id: &str) {
     .data();
 }
 
-async fn view(app: &TestApp, fan: &User, id: &str) {
+pub(crate) async fn view(app: &TestApp, fan: &User, id: &str) {
     app.gql_as(
         Some(&fan.access),
         "mutation($id: ID!) { recordView(videoId: $id) { viewCount } }",

@@ -4,6 +4,7 @@ mod inputs;
 pub mod loader;
 mod mutation;
 mod query;
+mod recommended;
 pub mod types;
 
 pub use mutation::VideoMutation;

@@ -1,5 +1,6 @@
 use async_graphql::{Context, Object, ID};
 
+use super::recommended::RecommendedConnection;
 use super::types::{GqlVideoSort, VideoConnection, VideoFilterInput, VideoView};
 use crate::api::context::ContextExt;
 use crate::api::error::GqlResultExt;
@@ -51,5 +52,27 @@ impl VideoQuery {
     ) -> async_graphql::Result<VideoConnection> {
         let filter = Default::default();
         VideoConnection::load(ctx, filter, Some(GqlVideoSort::Trending), first, after).await
+    }
+
+    /// For the signed-in viewer: videos that viewers who liked what they liked (and
+    /// watched) also liked, then trending ones; never their own videos, what they
+    /// favorited or watched in the last 14 days, or anything not listed for them. A
+    /// favorite or a view changes the next first page at once; later pages stay in the
+    /// list their first page started. Anonymous viewers get `trendingVideos`. `first`
+    /// is clamped to 1..=100.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn recommended_videos(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<RecommendedConnection> {
+        let page = ctx
+            .state()
+            .for_you
+            .page(ctx.viewer(), first.map(i64::from), after.as_deref())
+            .await
+            .gql()?;
+        Ok(RecommendedConnection(page))
     }
 }

@@ -40,7 +40,7 @@ pub enum GqlVideoSort {
     MostViewed,
     /// By hot score: counted views and favorites, each halving in weight every 24 hours,
     /// plus a start for new videos. Published PUBLIC videos only, paged through a ranking
-    /// fixed when the first page was read (rebuilt every few minutes; cursors stay valid
+    /// fixed when the first page was read (rebuilt every minute by default; cursors stay valid
     /// for 30 minutes), so pages never repeat or skip a video while scores move.
     Trending,
 }

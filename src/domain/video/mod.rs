@@ -1,6 +1,7 @@
 //! Videos: their fields, who may see and change them, and the repository port.
 
 mod fields;
+pub mod for_you;
 mod model;
 mod ports;
 mod rules;

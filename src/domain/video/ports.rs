@@ -118,6 +118,9 @@ pub trait VideoRepository: Send + Sync {
     /// hot score. True when this call built it; of instances building the same
     /// generation at once, exactly one does.
     async fn build_trending(&self, generation: i64, now: DateTime<Utc>) -> BackendResult<bool>;
+    /// Scores the rows never scored (bulk inserts, rows from before scoring) from their
+    /// counts; returns how many. Rankings leave unscored rows out.
+    async fn score_unscored(&self, now: DateTime<Utc>) -> BackendResult<u64>;
     /// The newest trending ranking built, if any.
     async fn latest_trending(&self) -> BackendResult<Option<i64>>;
     async fn trending_exists(&self, generation: i64) -> BackendResult<bool>;

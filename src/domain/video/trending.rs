@@ -50,14 +50,14 @@ pub fn add(score: f64, contribution: f64) -> f64 {
     hi + (lo - hi).exp().ln_1p()
 }
 
-/// The score without a contribution added earlier (a favorite taken back). Never below
-/// what rounding could leave, so a score stays finite.
-pub fn remove(score: f64, contribution: f64) -> f64 {
+/// The score without a contribution added earlier (a favorite taken back), never below
+/// `floor` (the video's creation, which every score holds), so it stays finite.
+pub fn remove(score: f64, contribution: f64, floor: f64) -> f64 {
     let rest = -(contribution - score).exp();
     if rest.is_nan() || rest <= -1.0 + REMAINDER_FLOOR {
-        return score + REMAINDER_FLOOR.ln();
+        return floor.min(score);
     }
-    score + rest.ln_1p()
+    (score + rest.ln_1p()).max(floor.min(score))
 }
 
 /// What a video's counts say when it was never scored (rows from before scoring, or
@@ -108,10 +108,12 @@ mod tests {
         let fav = contribution(FAVORITE_WEIGHT, now);
         let with = add(base, fav);
         assert!((linear(with, now) - linear(base, now) - FAVORITE_WEIGHT).abs() < 1e-9);
-        assert!((remove(with, fav) - base).abs() < 1e-9);
-        // Removing everything leaves a finite, very low score rather than -inf or NaN.
-        let gone = remove(fav, fav);
-        assert!(gone.is_finite() && gone < fav - 20.0);
+        let floor = contribution(CREATE_WEIGHT, now - Duration::days(3));
+        assert!((remove(with, fav, floor) - base).abs() < 1e-9);
+        // Taking away more than there is stops at the floor, finite, and stays there.
+        let gone = remove(base, fav + 5.0, floor);
+        assert_eq!(gone, floor);
+        assert_eq!(remove(gone, fav, floor), floor);
     }
 
     #[test]

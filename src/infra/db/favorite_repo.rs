@@ -205,10 +205,12 @@ impl FavoriteRepository for SqlFavoriteRepository {
         let Some(added_at) = added_at else {
             return Ok(false);
         };
+        // The favorite read above, not one added again meanwhile.
         let removed = favorite::Entity::delete_many()
             .filter(favorite::Column::UserId.eq(user.as_uuid()))
             .filter(favorite::Column::TargetKind.eq(kind.as_str()))
             .filter(favorite::Column::TargetId.eq(target))
+            .filter(favorite::Column::CreatedAt.eq(added_at))
             .exec(write.txn())
             .await
             .map_err(db_err)?

@@ -13,6 +13,7 @@ mod bulk;
 mod convert;
 pub mod entities;
 mod favorite_repo;
+mod for_you_repo;
 mod media_repo;
 mod outbox;
 mod recommendation_repo;
@@ -35,6 +36,7 @@ use sea_orm::{
 
 pub use bulk::insert_all;
 pub use favorite_repo::SqlFavoriteRepository;
+pub use for_you_repo::SqlForYouRepository;
 pub use media_repo::SqlMediaRepository;
 pub use outbox::OutboxRow;
 pub(crate) use recommendation_repo::bump_item_likes;

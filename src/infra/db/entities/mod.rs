@@ -2,6 +2,7 @@
 
 pub mod favorite;
 pub mod feed_snapshot;
+pub mod for_you_list;
 pub mod media_job;
 pub mod recommendation;
 pub mod recommendation_generation;

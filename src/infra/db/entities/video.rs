@@ -35,6 +35,11 @@ pub struct Model {
     pub like_count: i64,
     /// ln of the decayed engagement (domain::video::trending); NULL until first scored.
     pub trend_score: Option<f64>,
+    /// When the score was taken from the counts (favorites before then count at
+    /// publication); NULL while unscored or scored event by event.
+    pub trend_base_at: Option<DateTimeUtc>,
+    /// The publish boost was given (once per video).
+    pub trend_boosted: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

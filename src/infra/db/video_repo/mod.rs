@@ -349,6 +349,10 @@ impl VideoRepository for SqlVideoRepository {
         trending::build(&self.db, generation, now).await
     }
 
+    async fn score_unscored(&self, now: DateTime<Utc>) -> BackendResult<u64> {
+        trending::score_unscored(&self.db, now).await
+    }
+
     async fn latest_trending(&self) -> BackendResult<Option<i64>> {
         trending::latest(&self.db).await
     }

@@ -13,7 +13,9 @@ use uuid::Uuid;
 use super::listing::filtered;
 use crate::domain::error::BackendResult;
 use crate::domain::page::Page;
-use crate::domain::video::trending::{self, FAVORITE_WEIGHT, PUBLISH_WEIGHT, VIEW_WEIGHT};
+use crate::domain::video::trending::{
+    self, CREATE_WEIGHT, FAVORITE_WEIGHT, PUBLISH_WEIGHT, VIEW_WEIGHT,
+};
 use crate::domain::video::{ListScope, SortKey, Video, VideoFilter, Visibility, TRENDING_DEPTH};
 use crate::domain::BackendError;
 use crate::infra::db::convert::video_from;
@@ -42,36 +44,56 @@ pub(crate) async fn bump<C: ConnectionTrait>(
     event: TrendEvent,
     at: DateTime<Utc>,
 ) -> BackendResult<()> {
-    type Row = (Option<f64>, DateTime<Utc>, Option<DateTime<Utc>>, i64, i64);
-    let row: Option<Row> = video::Entity::find_by_id(id)
-        .select_only()
-        .columns([
-            video::Column::TrendScore,
-            video::Column::CreatedAt,
-            video::Column::PublishedAt,
-            video::Column::ViewCount,
-            video::Column::LikeCount,
-        ])
-        .into_tuple()
+    let row = video::Entity::find_by_id(id)
         .one(conn)
         .await
         .map_err(db_err)?;
-    let Some((score, created_at, published_at, views, likes)) = row else {
+    let Some(row) = row else {
         return Ok(());
     };
-    let score = match score {
-        None => trending::from_counts(created_at, published_at, views, likes),
+    let anchor = row.published_at.unwrap_or(row.created_at);
+    let mut boosted = row.trend_boosted;
+    let mut base_at = row.trend_base_at;
+    let score = match row.trend_score {
+        None => {
+            base_at = Some(at);
+            boosted = row.published_at.is_some();
+            trending::from_counts(
+                row.created_at,
+                row.published_at,
+                row.view_count,
+                row.like_count,
+            )
+        }
         Some(s) => match event {
             TrendEvent::View => trending::add(s, trending::contribution(VIEW_WEIGHT, at)),
             TrendEvent::Favorite => trending::add(s, trending::contribution(FAVORITE_WEIGHT, at)),
             TrendEvent::Unfavorite { added_at } => {
-                trending::remove(s, trending::contribution(FAVORITE_WEIGHT, added_at))
+                // A favorite from before the row was scored from its counts was counted
+                // at publication; take away what was added, no more.
+                let counted_at = match base_at {
+                    Some(base) if added_at < base => anchor,
+                    _ => added_at,
+                };
+                let floor = trending::contribution(CREATE_WEIGHT, row.created_at);
+                trending::remove(
+                    s,
+                    trending::contribution(FAVORITE_WEIGHT, counted_at),
+                    floor,
+                )
             }
-            TrendEvent::Publish => trending::add(s, trending::contribution(PUBLISH_WEIGHT, at)),
+            // Once in a video's life: publishing again does not make it new again.
+            TrendEvent::Publish if !boosted => {
+                boosted = true;
+                trending::add(s, trending::contribution(PUBLISH_WEIGHT, at))
+            }
+            TrendEvent::Publish => s,
         },
     };
     video::Entity::update_many()
         .col_expr(video::Column::TrendScore, Expr::value(score))
+        .col_expr(video::Column::TrendBaseAt, Expr::value(base_at))
+        .col_expr(video::Column::TrendBoosted, Expr::value(boosted))
         .filter(video::Column::Id.eq(id))
         .exec(conn)
         .await
@@ -83,12 +105,12 @@ pub(crate) async fn bump<C: ConnectionTrait>(
 const SCORE_BATCH: u64 = 500;
 
 /// Scores rows that have no score yet (rows from before scoring, bulk-inserted ones) from
-/// their counts; returns how many.
-async fn score_unscored(db: &Database) -> BackendResult<u64> {
+/// their counts; returns how many. Only the background ranker calls it.
+pub(super) async fn score_unscored(db: &Database, now: DateTime<Utc>) -> BackendResult<u64> {
     type Row = (Uuid, DateTime<Utc>, Option<DateTime<Utc>>, i64, i64);
     let mut scored = 0;
     loop {
-        let txn = db.write().await.map_err(db_err)?;
+        // Read outside a write transaction: most ticks find nothing and write nothing.
         let rows: Vec<Row> = video::Entity::find()
             .filter(video::Column::TrendScore.is_null())
             .select_only()
@@ -101,13 +123,24 @@ async fn score_unscored(db: &Database) -> BackendResult<u64> {
             ])
             .limit(SCORE_BATCH)
             .into_tuple()
-            .all(&txn)
+            .all(&db.conn)
             .await
             .map_err(db_err)?;
+        if rows.is_empty() {
+            return Ok(scored);
+        }
+        let txn = db.write().await.map_err(db_err)?;
         for &(id, created_at, published_at, views, likes) in &rows {
+            // A count change since the read scored the row itself (bump), and the NULL
+            // check leaves it alone.
             let score = trending::from_counts(created_at, published_at, views, likes);
             video::Entity::update_many()
                 .col_expr(video::Column::TrendScore, Expr::value(score))
+                .col_expr(video::Column::TrendBaseAt, Expr::value(now))
+                .col_expr(
+                    video::Column::TrendBoosted,
+                    Expr::value(published_at.is_some()),
+                )
                 .filter(video::Column::Id.eq(id))
                 .filter(video::Column::TrendScore.is_null())
                 .exec(&txn)
@@ -130,7 +163,6 @@ pub(super) async fn build(
     generation: i64,
     now: DateTime<Utc>,
 ) -> BackendResult<bool> {
-    score_unscored(db).await?;
     let txn = db.write().await.map_err(db_err)?;
     let claim = Query::insert()
         .into_table(trending_generation::Entity)
