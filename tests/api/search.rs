@@ -583,8 +583,10 @@ async fn every_instance_keeps_its_own_replica_fed_by_the_shared_outbox() {
     let u = a.register("replicated").await;
     let id = published(&a, &u, "ibex on a cliff", json!({})).await;
     let took = eventually(&b, "ibex", |t| t == ["ibex on a cliff"]).await;
+    // Woken by the outbox poll, not by A: a generous bound (this is no speed test; the
+    // full suite runs many servers at once on two cores).
     assert!(
-        took < Duration::from_secs(1),
+        took < Duration::from_secs(10),
         "B saw A's video after {took:?}"
     );
     mutate_by_id(&b, &u, "mutation($id: ID!) { updateVideo(id: $id, input: {title: \"chamois on a cliff\"}) { id } }", &id).await;
