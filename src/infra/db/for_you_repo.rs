@@ -199,8 +199,8 @@ impl ForYouRepository for SqlForYouRepository {
         let bytes = encode(picks);
         // Two first pages of one viewer at once: the later insert finds the version
         // taken and takes the next one.
-        let mut version = now.timestamp_micros().max(newest.unwrap_or(0) + 1);
-        for _ in 0..8 {
+        let start = now.timestamp_micros().max(newest.unwrap_or(0) + 1);
+        for version in start..start + 8 {
             let insert = Query::insert()
                 .into_table(for_you_list::Entity)
                 .columns([
@@ -249,7 +249,6 @@ impl ForYouRepository for SqlForYouRepository {
                 txn.commit().await.map_err(db_err)?;
                 return Ok(version);
             }
-            version += 1;
         }
         Err(BackendError::internal(anyhow::anyhow!(
             "no free version for a new list"
