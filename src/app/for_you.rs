@@ -130,7 +130,8 @@ impl ForYouService {
         let mut items = Vec::with_capacity(first);
         let mut end = offset;
         while items.len() < first && end < picks.len() {
-            let window = &picks[end..(end + (first * 2).max(50)).min(picks.len())];
+            // A little more than the page: most picks are still shown.
+            let window = &picks[end..(end + first + first / 4 + 2).min(picks.len())];
             let shown = self.shown(viewer, user, window).await?;
             for pick in window {
                 if items.len() == first {
@@ -232,8 +233,12 @@ impl ForYouService {
     /// [`LIST_REUSE`] and the viewer's feedback is what it was built from (so asking
     /// again costs no write), else a new one.
     async fn current(&self, viewer: &Viewer, user: UserId) -> DomainResult<(i64, Vec<Pick>)> {
-        let feedback = self.repo.feedback(user, &viewer.counter_key()).await?;
-        if let Some(list) = self.repo.newest_list(user).await? {
+        let viewer_key = viewer.counter_key();
+        let (feedback, newest) = tokio::try_join!(
+            self.repo.feedback(user, &viewer_key),
+            self.repo.newest_list(user)
+        )?;
+        if let Some(list) = newest {
             if clock::now() - list.created_at < LIST_REUSE && list.feedback == feedback {
                 return Ok((list.version, list.picks));
             }

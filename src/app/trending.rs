@@ -8,7 +8,7 @@
 //! cursor names, for [`RANKING_RETENTION`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -25,7 +25,13 @@ pub const RANKING_RETENTION: Duration = Duration::from_secs(30 * 60);
 pub struct Trending {
     videos: Arc<dyn VideoRepository>,
     every: Duration,
+    /// The newest ranking and when it was read: first pages within [`CURRENT_TTL`] of
+    /// that skip the lookup.
+    newest: std::sync::Mutex<Option<(Instant, i64)>>,
 }
+
+/// How long this instance takes the newest ranking it read for the newest there is.
+const CURRENT_TTL: Duration = Duration::from_secs(1);
 
 impl Trending {
     /// Rankings are built every `every` (at least a second).
@@ -33,6 +39,7 @@ impl Trending {
         Self {
             videos,
             every: every.max(Duration::from_secs(1)),
+            newest: std::sync::Mutex::new(None),
         }
     }
 
@@ -59,7 +66,15 @@ impl Trending {
     /// The newest ranking, built now when there is none yet (a fresh database; scoring
     /// rows that were never scored is left to the background ranker, off the request).
     async fn current(&self) -> DomainResult<i64> {
+        let remembered = *self.newest.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, generation)) = remembered {
+            if at.elapsed() < CURRENT_TTL {
+                return Ok(generation);
+            }
+        }
         if let Some(generation) = self.videos.latest_trending().await? {
+            *self.newest.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((Instant::now(), generation));
             return Ok(generation);
         }
         let now = clock::now();

@@ -5,9 +5,7 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{OnConflict, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::entities::{favorite, for_you_list, video, video_view};
@@ -285,16 +283,16 @@ impl ForYouRepository for SqlForYouRepository {
     }
 
     async fn feedback(&self, user: UserId, viewer_key: &str) -> BackendResult<String> {
-        let mine = || video_favorites().filter(favorite::Column::UserId.eq(user.as_uuid()));
-        let count = mine().count(&self.db.conn).await.map_err(db_err)?;
-        let favorited: Option<DateTime<Utc>> = mine()
+        let favorites: Option<(i64, Option<DateTime<Utc>>)> = video_favorites()
+            .filter(favorite::Column::UserId.eq(user.as_uuid()))
             .select_only()
-            .column(favorite::Column::CreatedAt)
-            .order_by_desc(favorite::Column::CreatedAt)
+            .column_as(favorite::Column::TargetId.count(), "n")
+            .column_as(favorite::Column::CreatedAt.max(), "newest")
             .into_tuple()
             .one(&self.db.conn)
             .await
             .map_err(db_err)?;
+        let (count, favorited) = favorites.unwrap_or((0, None));
         let viewed: Option<DateTime<Utc>> = video_view::Entity::find()
             .filter(video_view::Column::ViewerKey.eq(viewer_key))
             .select_only()
