@@ -8,14 +8,15 @@ pub struct Migration;
 /// `trend_score` is the natural log of a video's exponentially decayed engagement,
 /// measured against a fixed epoch (see `domain::video::trending`); NULL until the first
 /// ranking scores the row from its counts.
-/// `trend_base_at` is when a row was scored from its counts (favorites older than that
-/// count as if they came at publication); `trend_boosted` says the publish boost was
-/// given, which happens once in a video's life.
+/// `trend_base_at` is when a row was scored from its counts, and `trend_anchor_at` the
+/// time its favorites until then were counted at (its publication, or creation);
+/// `trend_boosted` says the publish boost was given, which happens once in a video's life.
 #[derive(DeriveIden)]
 enum Videos {
     Table,
     TrendScore,
     TrendBaseAt,
+    TrendAnchorAt,
     TrendBoosted,
 }
 
@@ -143,6 +144,18 @@ impl MigrationTrait for Migration {
                     .table(Videos::Table)
                     .add_column(
                         ColumnDef::new(Videos::TrendBaseAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Videos::Table)
+                    .add_column(
+                        ColumnDef::new(Videos::TrendAnchorAt)
                             .timestamp_with_time_zone()
                             .null(),
                     )

@@ -4,7 +4,8 @@
 //! ([`crate::domain::video::for_you`]), filled up with trending videos, and stores it;
 //! later pages read the stored list, so none repeats or skips while feedback arrives. A
 //! list never holds the viewer's own videos, what they favorited or watched lately, or
-//! anything not listed for them, and pages skip what stopped being listed since.
+//! anything not published PUBLIC, and pages skip what stopped being so or was favorited
+//! since.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -67,6 +68,12 @@ fn expired() -> DomainError {
         "after",
         "this list is no longer kept; load the first page again",
     )
+}
+
+/// Published PUBLIC and not the viewer's own: what "for you" may show anyone, admins
+/// included (they may list more).
+fn recommendable(video: &Video, user: UserId) -> bool {
+    video.owner_id != user && video.visibility == Visibility::Public && video.is_published()
 }
 
 fn liked_or_seen(seeds: &[Seed]) -> HashSet<VideoId> {
@@ -160,6 +167,7 @@ impl ForYouService {
     ) -> DomainResult<HashMap<VideoId, Recommended>> {
         let ids: Vec<VideoId> = window.iter().map(|p| p.video).collect();
         let mut listed = self.videos.listed_many(viewer, &ids).await?;
+        listed.retain(|_, v| recommendable(v, user));
         for favorited in self.repo.favorited_among(user, &ids).await? {
             listed.remove(&favorited);
         }
@@ -321,11 +329,7 @@ impl ForYouService {
     ) -> DomainResult<HashSet<VideoId>> {
         let mut out: HashSet<VideoId> = candidates
             .iter()
-            .filter(|id| {
-                listed.get(*id).is_none_or(|v| {
-                    v.owner_id == user || v.visibility != Visibility::Public || !v.is_published()
-                })
-            })
+            .filter(|id| listed.get(*id).is_none_or(|v| !recommendable(v, user)))
             .copied()
             .collect();
         out.extend(self.repo.favorited_among(user, candidates).await?);

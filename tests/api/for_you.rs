@@ -182,6 +182,30 @@ async fn for_you_learns_from_favorites_and_views_and_keeps_its_rules() {
         "{list:?}"
     );
 
+    // Admins may list private videos, but are not recommended them: not in a new list,
+    // and not on later pages of a list made before one went private.
+    let root = app.register("root").await;
+    let root = app.promote(&root, "ADMIN").await;
+    favorite(&app, &root, &cats[3]).await;
+    let first = recommended(&app, Some(&root), 1, None).await;
+    let root_cursor = first["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    app.gql_as(
+        Some(&maker.access),
+        "mutation($id: ID!) { updateVideo(id: $id, input: { visibility: PRIVATE }) { id } }",
+        json!({ "id": cats[4] }),
+    )
+    .await
+    .data();
+    let rest = recommended(&app, Some(&root), 20, Some(&root_cursor)).await;
+    assert!(edges(&rest).iter().all(|(t, _)| t != "cat 5"), "{rest}");
+    let list = whole_list(&app, &root, 20).await;
+    for hidden in ["cat 1", "cat 3", "cat 5"] {
+        assert!(list.iter().all(|(t, _)| t != hidden), "{hidden}: {list:?}");
+    }
+
     // A creator is never recommended their own videos; cursors of another list are refused.
     let own = recommended(&app, Some(&maker), 20, None).await;
     assert_eq!(edges(&own), Vec::<(String, String)>::new());

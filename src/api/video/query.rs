@@ -55,11 +55,12 @@ impl VideoQuery {
     }
 
     /// For the signed-in viewer: videos that viewers who liked what they liked (and
-    /// watched) also liked, then trending ones; never their own videos, what they
-    /// favorited or watched in the last 14 days, or anything not listed for them. A
-    /// favorite or a view changes the next first page at once; later pages stay in the
-    /// list their first page started. Anonymous viewers get `trendingVideos`. `first`
-    /// is clamped to 1..=100.
+    /// watched) also liked, then trending ones; never their own videos or anything not
+    /// published PUBLIC, and nothing they had favorited, or watched in the 14 days
+    /// before, when the list was made. A favorite or a view changes the next first page
+    /// at once; later pages stay in the list their first page started and skip what was
+    /// hidden or favorited since. Anonymous viewers get `trendingVideos`. `first` is
+    /// clamped to 1..=100.
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn recommended_videos(
         &self,

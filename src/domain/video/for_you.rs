@@ -164,9 +164,10 @@ pub trait ForYouRepository: Send + Sync {
         since: DateTime<Utc>,
         limit: u64,
     ) -> BackendResult<Vec<VideoId>>;
-    /// One (seed, candidate) pair per viewer who favorited both: the newest `fans` other
-    /// favorites of the seeds by anyone but `except`, and those viewers' newest `rows`
-    /// video favorites.
+    /// One (seed, candidate) pair per viewer who favorited both: up to `fans` other
+    /// favorites of the seeds by anyone but `except`, and up to `rows` video favorites of
+    /// those viewers (read in index order, not newest first: ordering would sort every
+    /// favorite of a popular seed).
     async fn co_favorites(
         &self,
         seeds: &[VideoId],

@@ -38,6 +38,8 @@ pub struct Model {
     /// When the score was taken from the counts (favorites before then count at
     /// publication); NULL while unscored or scored event by event.
     pub trend_base_at: Option<DateTimeUtc>,
+    /// The time favorites until `trend_base_at` were counted at.
+    pub trend_anchor_at: Option<DateTimeUtc>,
     /// The publish boost was given (once per video).
     pub trend_boosted: bool,
     pub created_at: DateTimeUtc,

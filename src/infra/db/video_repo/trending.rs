@@ -51,12 +51,13 @@ pub(crate) async fn bump<C: ConnectionTrait>(
     let Some(row) = row else {
         return Ok(());
     };
-    let anchor = row.published_at.unwrap_or(row.created_at);
     let mut boosted = row.trend_boosted;
     let mut base_at = row.trend_base_at;
+    let mut anchor_at = row.trend_anchor_at;
     let score = match row.trend_score {
         None => {
             base_at = Some(at);
+            anchor_at = Some(row.published_at.unwrap_or(row.created_at));
             boosted = row.published_at.is_some();
             trending::from_counts(
                 row.created_at,
@@ -71,8 +72,9 @@ pub(crate) async fn bump<C: ConnectionTrait>(
             TrendEvent::Unfavorite { added_at } => {
                 // A favorite from before the row was scored from its counts was counted
                 // at publication; take away what was added, no more.
-                let counted_at = match base_at {
-                    Some(base) if added_at < base => anchor,
+                // (A favorite that scored the row itself was counted at the anchor too.)
+                let counted_at = match (base_at, anchor_at) {
+                    (Some(base), Some(anchor)) if added_at <= base => anchor,
                     _ => added_at,
                 };
                 let floor = trending::contribution(CREATE_WEIGHT, row.created_at);
@@ -93,6 +95,7 @@ pub(crate) async fn bump<C: ConnectionTrait>(
     video::Entity::update_many()
         .col_expr(video::Column::TrendScore, Expr::value(score))
         .col_expr(video::Column::TrendBaseAt, Expr::value(base_at))
+        .col_expr(video::Column::TrendAnchorAt, Expr::value(anchor_at))
         .col_expr(video::Column::TrendBoosted, Expr::value(boosted))
         .filter(video::Column::Id.eq(id))
         .exec(conn)
@@ -105,7 +108,9 @@ pub(crate) async fn bump<C: ConnectionTrait>(
 const SCORE_BATCH: u64 = 500;
 
 /// Scores rows that have no score yet (rows from before scoring, bulk-inserted ones) from
-/// their counts; returns how many. Only the background ranker calls it.
+/// their counts; returns how many. Only the background ranker calls it. (A favorite made
+/// in the moment between its read and its write is later taken back at its own time
+/// although it was counted at the anchor: a small residue, never a collapse.)
 pub(super) async fn score_unscored(db: &Database, now: DateTime<Utc>) -> BackendResult<u64> {
     type Row = (Uuid, DateTime<Utc>, Option<DateTime<Utc>>, i64, i64);
     let mut scored = 0;
@@ -137,6 +142,10 @@ pub(super) async fn score_unscored(db: &Database, now: DateTime<Utc>) -> Backend
             video::Entity::update_many()
                 .col_expr(video::Column::TrendScore, Expr::value(score))
                 .col_expr(video::Column::TrendBaseAt, Expr::value(now))
+                .col_expr(
+                    video::Column::TrendAnchorAt,
+                    Expr::value(published_at.unwrap_or(created_at)),
+                )
                 .col_expr(
                     video::Column::TrendBoosted,
                     Expr::value(published_at.is_some()),
