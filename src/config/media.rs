@@ -164,7 +164,8 @@ pub struct JobConfig {
     )]
     pub heartbeat_seconds: u64,
 
-    /// Seconds between background sweeps: stalled jobs, abandoned uploads, replaced media.
+    /// Seconds between background sweeps: stalled jobs, abandoned uploads, replaced media,
+    /// expired "for you" lists.
     #[arg(
         long,
         env = "REELGRAPH_SWEEP_SECONDS",
