@@ -97,14 +97,17 @@ fn event_bus(config: &Config) -> anyhow::Result<Arc<dyn EventBus>> {
     })
 }
 
-/// Connects every adapter and builds the services. Runs migrations when configured.
-/// Recommendation items and the favorites of videos and items.
+/// Recommendation items, the favorites of videos and items, and "for you".
 fn recommendation_services(
     db: &Database,
     videos: &Arc<VideoService>,
     writes: &Arc<RecentWrites>,
     events: &Arc<dyn EventBus>,
-) -> (Arc<RecommendationService>, Arc<FavoriteService>) {
+) -> (
+    Arc<RecommendationService>,
+    Arc<FavoriteService>,
+    Arc<ForYouService>,
+) {
     let recommendations = Arc::new(RecommendationService::new(
         Arc::new(SqlRecommendationRepository { db: db.clone() }),
         videos.clone(),
@@ -116,9 +119,14 @@ fn recommendation_services(
         writes.clone(),
         events.clone(),
     ));
-    (recommendations, favorites)
+    let for_you = Arc::new(ForYouService::new(
+        Arc::new(SqlForYouRepository { db: db.clone() }),
+        videos.clone(),
+    ));
+    (recommendations, favorites, for_you)
 }
 
+/// Connects every adapter and builds the services. Runs migrations when configured.
 async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<AppState> {
     let secret = jwt_secret(config)?;
     let (db, redis) = connect_stores(config).await?;
@@ -148,11 +156,8 @@ async fn build_state_at(config: &Config, public_url: &str) -> anyhow::Result<App
         videos.clone(),
         writes.clone(),
     ));
-    let (recommendations, favorites) = recommendation_services(&db, &videos, &writes, &events);
-    let for_you = Arc::new(ForYouService::new(
-        Arc::new(SqlForYouRepository { db: db.clone() }),
-        videos.clone(),
-    ));
+    let (recommendations, favorites, for_you) =
+        recommendation_services(&db, &videos, &writes, &events);
     let users = Arc::new(UserService::new(user_repo, auth.clone()));
     let (store, folder) = media_store(config, &secret, public_url).await?;
     let jobs = job_queue(config).await?;

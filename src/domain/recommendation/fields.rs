@@ -221,7 +221,7 @@ mod tests {
     }
 
     #[test]
-    fn colours_dates_and_ratings_are_checked() {
+    fn bad_colours_dates_and_ratings_name_their_field() {
         for (field, f) in [
             (
                 "accentColor",
@@ -259,6 +259,13 @@ mod tests {
                 },
             ),
             (
+                "releaseDate",
+                RecommendationFields {
+                    release_date: Some("2024-2-5".into()),
+                    ..book()
+                },
+            ),
+            (
                 "rating",
                 RecommendationFields {
                     rating: Some(5.5),
@@ -289,6 +296,10 @@ mod tests {
         ] {
             assert_eq!(field_of(f.validated()).as_deref(), Some(field));
         }
+    }
+
+    #[test]
+    fn good_dates_stay_and_colours_are_lowercased() {
         for date in ["2008", "2008-07", "2008-07-31", "-0750"] {
             let f = RecommendationFields {
                 release_date: Some(date.into()),

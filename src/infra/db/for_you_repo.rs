@@ -9,8 +9,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use uuid::Uuid;
 
 use super::entities::{favorite, for_you_list, video, video_view};
-use super::{db_err, Database};
+use super::{db_err, Database, SqlFavoriteRepository};
 use crate::domain::error::BackendResult;
+use crate::domain::favorite::FavoriteRepository;
 use crate::domain::favorite::TargetKind;
 use crate::domain::video::for_you::{decode, encode, ForYouRepository, Pick, StoredList};
 use crate::domain::{BackendError, UserId, VideoId};
@@ -120,20 +121,13 @@ impl ForYouRepository for SqlForYouRepository {
         user: UserId,
         ids: &[VideoId],
     ) -> BackendResult<HashSet<VideoId>> {
-        let mut out = HashSet::new();
-        for chunk in ids.chunks(500) {
-            let found: Vec<Uuid> = video_favorites()
-                .filter(favorite::Column::UserId.eq(user.as_uuid()))
-                .filter(favorite::Column::TargetId.is_in(uuids(chunk)))
-                .select_only()
-                .column(favorite::Column::TargetId)
-                .into_tuple()
-                .all(&self.db.conn)
-                .await
-                .map_err(db_err)?;
-            out.extend(found.into_iter().map(VideoId::from_uuid));
-        }
-        Ok(out)
+        let favorites = SqlFavoriteRepository {
+            db: self.db.clone(),
+        };
+        let found = favorites
+            .favorited(user, TargetKind::Video, &uuids(ids))
+            .await?;
+        Ok(found.into_iter().map(VideoId::from_uuid).collect())
     }
 
     async fn like_counts(&self, ids: &[VideoId]) -> BackendResult<HashMap<VideoId, i64>> {
