@@ -115,14 +115,19 @@ fn seed_is_deterministic_and_schema_prints_the_committed_sdl() {
                 ))
                 .await
                 .unwrap();
-            rows.iter()
+            let titles = rows
+                .iter()
                 .map(|r| {
                     let likes: i64 = r.try_get("", "like_count").unwrap();
                     let favs: i64 = r.try_get("", "favs").unwrap();
                     assert_eq!(likes, favs, "seeded like counts equal the seeded favorites");
                     r.try_get::<String>("", "title").unwrap()
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            // Closed before the runtime goes: a pool dropped with its runtime can leave
+            // sqlx's maintenance task spinning, and the runtime's drop waits for it.
+            db.close().await.unwrap();
+            titles
         })
     };
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
